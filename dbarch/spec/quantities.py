@@ -1,0 +1,124 @@
+"""Human quantities in specs: counts (`2M`), growth (`40%/year`), rates (`200/s`), durations (`24h`).
+
+Each parser accepts what an engineer writes on a whiteboard and returns a plain number, so the
+rest of dbarch computes with floats and never re-parses text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SUFFIX = {"": 1, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "b": 1e9, "B": 1e9, "G": 1e9, "T": 1e12}
+_NUMBER = r"(\d+(?:\.\d+)?)\s*([kKmMbBGT]?)"
+
+_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+    "w": 7 * 86400,
+    "week": 7 * 86400,
+    "mo": 30 * 86400,
+    "month": 30 * 86400,
+    "y": 365 * 86400,
+    "year": 365 * 86400,
+}
+_UNIT = "|".join(sorted(_SECONDS, key=len, reverse=True))
+
+COUNT_PATTERN = rf"^\s*{_NUMBER}\s*$"
+RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*({_UNIT})s?\s*$"
+DURATION_PATTERN = rf"^\s*(\d+(?:\.\d+)?)\s*({_UNIT})s?\s*$"
+GROWTH_PATTERN = rf"^\s*(?:(\d+(?:\.\d+)?)\s*%|{_NUMBER})\s*/\s*(year|y|month|mo)\s*$"
+
+
+def parse_count(value: object) -> int:
+    """`2M` → 2000000, `500k` → 500000, `1.5B`, plain integers."""
+    if isinstance(value, bool):
+        raise ValueError("expected a count such as 500k or 2M")
+    if isinstance(value, int | float):
+        return int(value)
+    m = re.match(COUNT_PATTERN, str(value))
+    if not m:
+        raise ValueError(f"expected a count such as 500k or 2M, got {value!r}")
+    return int(float(m.group(1)) * _SUFFIX[m.group(2)])
+
+
+def parse_rate(value: object) -> float:
+    """A rate per second: `200/s`, `5k/min`, `3M/day`; a bare number is per second."""
+    if isinstance(value, bool):
+        raise ValueError("expected a rate such as 200/s or 5k/min")
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.match(RATE_PATTERN, str(value))
+    if not m:
+        raise ValueError(f"expected a rate such as 200/s, 5k/min or 3M/day, got {value!r}")
+    return float(m.group(1)) * _SUFFIX[m.group(2)] / _SECONDS[m.group(3)]
+
+
+def parse_duration(value: object) -> float:
+    """A duration in seconds: `20ms`, `30s`, `24h`, `90d`, `7y`; a bare number is seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 20ms, 24h or 30d")
+    if isinstance(value, int | float):
+        return float(value)
+    m = re.match(DURATION_PATTERN, str(value))
+    if not m:
+        raise ValueError(f"expected a duration such as 20ms, 24h or 30d, got {value!r}")
+    return float(m.group(1)) * _SECONDS[m.group(2)]
+
+
+def parse_growth(value: object) -> tuple[float, float]:
+    """Growth per year as (fraction, absolute): `40%/year` → (0.4, 0), `5M/year` → (0, 5e6)."""
+    if isinstance(value, bool):
+        raise ValueError("expected growth such as 40%/year or 5M/year")
+    if isinstance(value, int | float):
+        return (0.0, float(value))
+    m = re.match(GROWTH_PATTERN, str(value))
+    if not m:
+        raise ValueError(f"expected growth such as 40%/year or 5M/year, got {value!r}")
+    per_year = 12 if m.group(4) in ("month", "mo") else 1
+    if m.group(1) is not None:
+        return ((1 + float(m.group(1)) / 100) ** per_year - 1, 0.0)
+    return (0.0, float(m.group(2)) * _SUFFIX[m.group(3)] * per_year)
+
+
+def human_count(n: float) -> str:
+    """2000000 → `2M`, 1500 → `1.5k`: the inverse of parse_count, for documents."""
+    for suffix, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.3g}{suffix}"
+    return f"{n:.3g}" if n != int(n) else str(int(n))
+
+
+def human_rate(per_second: float) -> str:
+    """0.5 → `30/min`, 200 → `200/s`."""
+    if per_second >= 1 or per_second == 0:
+        return f"{human_count(per_second)}/s"
+    if per_second * 60 >= 1:
+        return f"{human_count(per_second * 60)}/min"
+    if per_second * 3600 >= 1:
+        return f"{human_count(per_second * 3600)}/h"
+    return f"{human_count(per_second * 86400)}/day"
+
+
+def human_duration(seconds: float) -> str:
+    """86400 → `24h`, 0.02 → `20ms`."""
+    if seconds < 1:
+        return f"{seconds * 1000:.3g}ms"
+    for unit, size in (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and (seconds / size == int(seconds / size) or unit in ("y", "d")):
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.3g}s"
+
+
+def human_bytes(n: float) -> str:
+    """1536 → `1.5 KiB`."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} B"

@@ -1,0 +1,42 @@
+"""What verification found: per engine, whether the DDL applied and how each pattern ran."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PatternCheck(BaseModel):
+    """One read access pattern run on a loaded database."""
+
+    pattern: str
+    sql: str
+    expected_index: str | None
+    used_indexes: list[str] = Field(default_factory=list)
+    access_path: str = Field("", description="Short plan summary: 'Index Scan using …'")
+    cost: float | None = Field(None, description="Planner cost where the engine reports one")
+    rows: int | None = Field(None, description="Rows returned")
+    ok: bool
+    problem: str | None = None
+
+
+class EngineReport(BaseModel):
+    engine: str = Field(description="sqlite, postgresql, mariadb")
+    url: str = Field(description="Where it ran, password removed")
+    version: str = ""
+    applied: bool
+    error: str | None = None
+    tables: int = 0
+    rows_loaded: int = 0
+    checks: list[PatternCheck] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.applied and all(c.ok for c in self.checks)
+
+
+class VerifyReport(BaseModel):
+    engines: list[EngineReport]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.engines) and all(e.ok for e in self.engines)
