@@ -359,6 +359,25 @@ class Spec(BaseModel):
         """Relationships that touch `entity` on either side."""
         return [r for r in self.relationships if entity in (r.from_, r.to)]
 
+    def references_of(self, entity: str) -> list[Relationship]:
+        """Many-to-one and one-to-one relationships where `entity` holds the reference."""
+        return [
+            r for r in self.relationships
+            if r.kind != RelKind.many_to_many and r.child == entity
+        ]
+
+    def fields_of(self, entity: str) -> dict[str, str]:
+        """Every field name an access pattern may use on `entity`, with what it is.
+
+        `attribute` (declared), `reference` (a relationship's field_name: `user` for the
+        Order → User link), or `builtin` (`id`, `created_at`, `updated_at`, which every
+        entity has).
+        """
+        fields = {"id": "builtin", "created_at": "builtin", "updated_at": "builtin"}
+        fields.update({r.field_name: "reference" for r in self.references_of(entity)})
+        fields.update({a: "attribute" for a in self.entities[entity].attributes})
+        return fields
+
     def patterns_on(self, entity: str) -> list[AccessPattern]:
         """Access patterns that read or write `entity`."""
         return [p for p in self.access_patterns if p.entity == entity or entity in p.touches]
