@@ -277,8 +277,9 @@ class AccessPattern(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> AccessPattern:
         if self.key is not None:
-            if self.key in self.where:
-                raise ValueError(f"key {self.key!r} is also in where")
+            # A dumped and reloaded pattern already carries its key in where.
+            if self.where.get(self.key, Op.eq) != Op.eq:
+                raise ValueError(f"key {self.key!r} is also in where with another operator")
             self.where = {self.key: Op.eq, **self.where}
         if self.kind == PatternKind.write:
             if not self.touches and self.entity:
