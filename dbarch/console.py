@@ -1,0 +1,86 @@
+"""Terminal rendering of results with rich: decisions, verification, problems.
+
+Documents (Markdown, ADRs) are rendered by `dbarch.report`; this module only shows results on
+a terminal, so the CLI stays a thin layer of argument parsing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dbarch.errors import Problem
+from dbarch.select.model import Decisions
+from dbarch.verify.model import VerifyReport
+
+
+def show_problems(console: Console, problems: list[Problem]) -> None:
+    """Each problem on its own line, located: `file:line:col: path: message (hint)`."""
+    for problem in problems:
+        console.print(f"[bold red]error[/] {problem}", highlight=False, soft_wrap=True)
+    noun = "problem" if len(problems) == 1 else "problems"
+    console.print(f"{len(problems)} {noun} found", highlight=False)
+
+
+def show_decisions(console: Console, decisions: Decisions) -> None:
+    """The database per part of the workload, its reasons and what was rejected."""
+    table = Table(title=f"{decisions.system}: recommended databases", show_lines=True)
+    table.add_column("part")
+    table.add_column("database")
+    table.add_column("entities")
+    table.add_column("why")
+    table.add_column("rejected")
+    for part in decisions.parts:
+        table.add_row(
+            part.part,
+            f"{part.product_name}\n({part.paradigm.value})",
+            ", ".join(part.entities),
+            "\n".join(f"• {r}" for r in part.reasons),
+            "\n".join(f"• {r.product}: {r.reason}" for r in part.rejected),
+        )
+    console.print(table)
+    for part in decisions.parts:
+        if part.tradeoff:
+            console.print(f"[bold]{part.part}[/] trade-off: {part.tradeoff}", highlight=False)
+    for note in decisions.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+def show_verification(console: Console, report: VerifyReport) -> None:
+    """Per engine: did the DDL apply, and per access pattern the plan's access path."""
+    for engine in report.engines:
+        status = "[green]ok[/]" if engine.ok else "[red]FAILED[/]"
+        console.print(
+            f"[bold]{engine.engine}[/] {engine.version} at {engine.url}: {status} — "
+            f"{engine.tables} tables, {engine.rows_loaded} sample rows",
+            highlight=False,
+        )
+        if engine.error:
+            console.print(f"  [red]{engine.error}[/]", highlight=False)
+        if not engine.checks:
+            continue
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("pattern")
+        table.add_column("designed index")
+        table.add_column("plan")
+        table.add_column("cost", justify="right")
+        table.add_column("")
+        for check in engine.checks:
+            table.add_row(
+                check.pattern,
+                check.expected_index or "—",
+                check.access_path + (f"\n[red]{check.problem}[/]" if check.problem else ""),
+                f"{check.cost:.2f}" if check.cost is not None else "—",
+                "[green]✓[/]" if check.ok else "[red]✗[/]",
+            )
+        console.print(table)
+
+
+def show_written(console: Console, out: Path, paths: list[Path]) -> None:
+    """The files a command wrote, relative to its output folder."""
+    console.print(f"wrote {len(paths)} files to {out}/", highlight=False)
+    for path in paths:
+        console.print(f"  {path.relative_to(out)}", highlight=False)
+
