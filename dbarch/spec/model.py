@@ -72,8 +72,10 @@ class Growth(BaseModel):
 GrowthField = Annotated[
     Growth,
     WithJsonSchema(
-        {"type": "string", "pattern": q.GROWTH_PATTERN,
-         "description": "Yearly growth: 40%/year (compound) or 5M/year (rows added per year)"}
+        {"anyOf": [{"type": "number", "minimum": 0},
+                   {"type": "string", "pattern": q.GROWTH_PATTERN}],
+         "description": "Growth: 40%/year or 3%/month (compound), 5M/year (rows added per year);"
+                        " a bare number is rows per year"}
     ),
 ]
 
@@ -163,6 +165,8 @@ class Entity(BaseModel):
 
 
 class RelKind(StrEnum):
+    """How many of each side a relationship links, read from `from` to `to`."""
+
     one_to_one = "one-to-one"
     one_to_many = "one-to-many"
     many_to_one = "many-to-one"
@@ -208,6 +212,8 @@ class Relationship(BaseModel):
 
 
 class Op(StrEnum):
+    """How an access pattern filters on a field."""
+
     eq = "eq"
     in_ = "in"
     range = "range"
@@ -216,6 +222,8 @@ class Op(StrEnum):
 
 
 class PatternKind(StrEnum):
+    """What an access pattern does."""
+
     read = "read"
     write = "write"
     traversal = "traversal"
@@ -223,12 +231,16 @@ class PatternKind(StrEnum):
 
 
 class Consistency(StrEnum):
+    """What a read must see of earlier writes."""
+
     strong = "strong"
     eventual = "eventual"
     read_your_writes = "read-your-writes"
 
 
 class WriteOp(StrEnum):
+    """What a write pattern does to its rows."""
+
     insert = "insert"
     update = "update"
     upsert = "upsert"
@@ -241,7 +253,10 @@ class AccessPattern(BaseModel):
     read: `entity` + `where` (field → eq/in/range/prefix/text) or `key`, `order_by`
     (`-created_at` for descending), `limit`, `project`.
     write: `touches` (entities written together), `transaction`, `operation`.
-    traversal: `entity` + `via` (a relationship name) + `hops`.
+    traversal: `entity` + `via` + `hops`. `via` names one relationship that touches `entity`
+    (on either side), either by its field name (`name`, else the parent in snake_case, e.g.
+    `manager`) or by the entity at its other end (`User`); when the other entity is linked to
+    `entity` by more than one relationship, only the field name is unambiguous.
     aggregate: `entity` + `time` (timestamp attribute) + `window` + `group_by` + `measure`.
     """
 
@@ -301,6 +316,8 @@ class AccessPattern(BaseModel):
 
 
 class Hosting(StrEnum):
+    """Where the databases may run."""
+
     any = "any"
     cloud = "cloud"
     self_hosted = "self-hosted"
