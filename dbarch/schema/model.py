@@ -104,6 +104,11 @@ class IndexColumn(BaseModel):
 
     name: str
     desc: bool = False
+    pattern_ops: bool = Field(
+        False,
+        description="Serves prefix matching (LIKE 'abc%'): PostgreSQL needs text_pattern_ops "
+        "for it unless the column's collation is C",
+    )
 
 
 class IndexMethod(StrEnum):
