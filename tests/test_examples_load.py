@@ -7,15 +7,19 @@ each example exercises what it exists to show (a TTL key lookup, a traversal, a 
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from ruamel.yaml import YAML
 
 from dbarch.spec.model import AttrType, PatternKind, RelKind, Spec
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 NAMES = ["shop", "saas", "social", "iot", "catalog"]
 
 
@@ -168,3 +172,45 @@ def test_unresolved_catches_a_bad_reference() -> None:
     broken = spec.model_copy(deep=True)
     broken.access_patterns[0].where = {"idd": "eq"}
     assert unresolved(broken) == ["pattern session_get: Session has no field idd"]
+
+
+def _bench() -> ModuleType:
+    """bench/ is scripts, not a package: import design_scale.py by its path."""
+    if "design_scale" in sys.modules:
+        return sys.modules["design_scale"]
+    path = ROOT / "bench" / "design_scale.py"
+    spec = importlib.util.spec_from_file_location("design_scale", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["design_scale"] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_spec_is_valid_at_full_size() -> None:
+    """The benchmark's 500-entity spec validates and every reference in it resolves."""
+    bench = _bench()
+    spec = Spec.model_validate(bench.generate_spec(500, 2000, seed=7))
+    assert len(spec.entities) == 500
+    assert len(spec.access_patterns) == 2000
+    assert unresolved(spec) == []
+    kinds = {p.kind for p in spec.access_patterns}
+    assert kinds == set(PatternKind)
+    types = {a.type for e in spec.entities.values() for a in e.attributes.values()}
+    assert types == set(AttrType)
+    assert any(r.kind == RelKind.many_to_many for r in spec.relationships)
+    # References only point at entities declared earlier: the reference graph is a DAG.
+    order = {name: i for i, name in enumerate(spec.entities)}
+    for rel in spec.relationships:
+        if rel.kind == RelKind.many_to_one:
+            assert order[rel.parent] < order[rel.child]
+
+
+def test_benchmark_spec_loads_from_yaml() -> None:
+    """The YAML the benchmark times goes through the same loader as a user's file."""
+    bench = _bench()
+    text = bench.spec_yaml(bench.generate_spec(40, 160, seed=3))
+    from dbarch.spec.load import load_spec_text
+
+    spec = load_spec_text(text, "bench.yaml")
+    assert len(spec.entities) == 40 and len(spec.access_patterns) == 160
