@@ -1,4 +1,4 @@
-"""Human quantities in specs: counts (`2M`), growth (`40%/year`), rates (`200/s`), durations (`24h`).
+"""Human quantities in specs: counts (`2M`), growth (`40%/year`), rates (`200/s`), durations.
 
 Each parser accepts what an engineer writes on a whiteboard and returns a plain number, so the
 rest of dbarch computes with floats and never re-parses text.
@@ -6,6 +6,7 @@ rest of dbarch computes with floats and never re-parses text.
 
 from __future__ import annotations
 
+import math
 import re
 
 _SUFFIX = {"": 1, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "b": 1e9, "B": 1e9, "G": 1e9, "T": 1e12}
@@ -15,9 +16,12 @@ _SECONDS = {
     "ms": 0.001,
     "s": 1,
     "sec": 1,
+    "second": 1,
     "m": 60,
     "min": 60,
+    "minute": 60,
     "h": 3600,
+    "hr": 3600,
     "hour": 3600,
     "d": 86400,
     "day": 86400,
@@ -29,11 +33,21 @@ _SECONDS = {
     "year": 365 * 86400,
 }
 _UNIT = "|".join(sorted(_SECONDS, key=len, reverse=True))
+# `/s` and `per second` read the same; the patterns are exported to JSON Schema, so they keep to
+# the regex syntax ECMAScript shares with Python (no named groups).
+_PER = r"\s*(?:/|\bper\b)\s*"
 
 COUNT_PATTERN = rf"^\s*{_NUMBER}\s*$"
-RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*({_UNIT})s?\s*$"
+RATE_PATTERN = rf"^\s*{_NUMBER}{_PER}({_UNIT})s?\s*$"
 DURATION_PATTERN = rf"^\s*(\d+(?:\.\d+)?)\s*({_UNIT})s?\s*$"
-GROWTH_PATTERN = rf"^\s*(?:(\d+(?:\.\d+)?)\s*%|{_NUMBER})\s*/\s*(year|y|month|mo)\s*$"
+GROWTH_PATTERN = rf"^\s*(?:(\d+(?:\.\d+)?)\s*%|{_NUMBER}){_PER}(year|yr|y|month|mo)\s*$"
+
+
+def _number(value: int | float, what: str) -> float:
+    """A bare number from YAML, refused when it cannot be a quantity (negative, inf, nan)."""
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"expected {what}, got {value!r}: it must be a finite number >= 0")
+    return float(value)
 
 
 def parse_count(value: object) -> int:
@@ -41,7 +55,7 @@ def parse_count(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a count such as 500k or 2M")
     if isinstance(value, int | float):
-        return int(value)
+        return round(_number(value, "a count such as 500k or 2M"))
     m = re.match(COUNT_PATTERN, str(value))
     if not m:
         raise ValueError(f"expected a count such as 500k or 2M, got {value!r}")
@@ -53,7 +67,7 @@ def parse_rate(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a rate such as 200/s or 5k/min")
     if isinstance(value, int | float):
-        return float(value)
+        return _number(value, "a rate such as 200/s or 5k/min")
     m = re.match(RATE_PATTERN, str(value))
     if not m:
         raise ValueError(f"expected a rate such as 200/s, 5k/min or 3M/day, got {value!r}")
@@ -65,7 +79,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 20ms, 24h or 30d")
     if isinstance(value, int | float):
-        return float(value)
+        return _number(value, "a duration such as 20ms, 24h or 30d")
     m = re.match(DURATION_PATTERN, str(value))
     if not m:
         raise ValueError(f"expected a duration such as 20ms, 24h or 30d, got {value!r}")
@@ -77,13 +91,15 @@ def parse_growth(value: object) -> tuple[float, float]:
     if isinstance(value, bool):
         raise ValueError("expected growth such as 40%/year or 5M/year")
     if isinstance(value, int | float):
-        return (0.0, float(value))
+        return (0.0, _number(value, "growth such as 40%/year or 5M/year"))
     m = re.match(GROWTH_PATTERN, str(value))
     if not m:
         raise ValueError(f"expected growth such as 40%/year or 5M/year, got {value!r}")
     per_year = 12 if m.group(4) in ("month", "mo") else 1
     if m.group(1) is not None:
-        return ((1 + float(m.group(1)) / 100) ** per_year - 1, 0.0)
+        monthly_or_yearly = float(m.group(1)) / 100
+        # Compounded: 3%/month is 42.6%/year, not 36%.
+        return ((1 + monthly_or_yearly) ** per_year - 1 if per_year > 1 else monthly_or_yearly, 0.0)
     return (0.0, float(m.group(2)) * _SUFFIX[m.group(3)] * per_year)
 
 
