@@ -8,6 +8,7 @@ nothing behind on a shared server.
 
 from __future__ import annotations
 
+import re
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -103,7 +104,7 @@ def split_statements(script: str) -> list[str]:
             else:
                 buf.append(ch)
                 i += 1
-        elif ch == ";":
+        elif ch == ";" and not _inside_block("".join(buf)):
             statements.append("".join(buf))
             buf = []
             i += 1
@@ -112,6 +113,21 @@ def split_statements(script: str) -> list[str]:
             i += 1
     statements.append("".join(buf))
     return [s.strip() for s in statements if _has_code(s)]
+
+
+_TRIGGER = re.compile(r"^\s*CREATE\b[^;]*?\bTRIGGER\b", re.IGNORECASE)
+_BEGIN_END = re.compile(r"\b(BEGIN|END)\b", re.IGNORECASE)
+
+
+def _inside_block(statement: str) -> bool:
+    """True inside a trigger's BEGIN … END body, whose statements end with `;` too."""
+    code = "\n".join(ln for ln in statement.splitlines() if not ln.strip().startswith("--"))
+    if not _TRIGGER.match(code):
+        return False
+    depth = 0
+    for word in _BEGIN_END.findall(code):
+        depth += 1 if word.upper() == "BEGIN" else -1
+    return depth > 0
 
 
 def _has_code(statement: str) -> bool:
@@ -190,6 +206,14 @@ class Engine(ABC):
     @abstractmethod
     def explain(self, sql: str) -> Plan:
         """The planner's plan for `sql`, parsed into a Plan. The query is not run."""
+
+    def explain_without_scans(self, sql: str) -> Plan | None:
+        """The plan with full scans made prohibitively expensive, where the engine allows it.
+
+        Diagnostic only: it tells whether an index *can* serve the query. None when the engine
+        has no such switch.
+        """
+        return None
 
     @abstractmethod
     def indexes(self, table: str) -> dict[str, list[str]]:

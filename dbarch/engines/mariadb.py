@@ -20,10 +20,11 @@ _FULL_SCAN = {"ALL"}
 """Access types that read every row of the table (EXPLAIN's `type` column)."""
 
 
-def _adapt(value: Any) -> Any:
-    """Values PyMySQL cannot escape, as the text MariaDB stores for them."""
+def _adapt(value: Any, binary: bool) -> Any:
+    """Values PyMySQL cannot escape, as MariaDB stores them (`binary`: a BINARY/VARBINARY
+    column, where a UUID is its 16 bytes, as dbarch/data/types.yaml maps uuid)."""
     if isinstance(value, uuid.UUID):
-        return str(value)
+        return value.bytes if binary else str(value)
     if isinstance(value, dict | list | tuple):
         return json.dumps(value, default=str)
     return value
@@ -151,7 +152,12 @@ class MariaDBEngine(Engine):
         """PyMySQL's executemany folds the rows into multi-row INSERTs."""
         cols = ", ".join(f"`{c}`" for c in columns)
         marks = ", ".join("%s" for _ in columns)
-        data = [tuple(_adapt(v) for v in row) for row in rows]
+        types = dict(self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}'"
+        ))
+        binary = [types.get(c, "") in ("binary", "varbinary") for c in columns]
+        data = [tuple(_adapt(v, b) for v, b in zip(row, binary, strict=True)) for row in rows]
         statement = f"INSERT INTO `{table}` ({cols}) VALUES ({marks})"
         try:
             with self.conn.cursor() as cur:

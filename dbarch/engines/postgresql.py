@@ -141,8 +141,20 @@ class PostgreSQLEngine(Engine):
             document = json.loads(document)
         return parse_plan(document)
 
+    def explain_without_scans(self, sql: str) -> Plan | None:
+        """EXPLAIN with enable_seqscan off, in a transaction rolled back right after."""
+        try:
+            with self.conn.transaction(force_rollback=True):
+                self.conn.execute(b"SET LOCAL enable_seqscan = off")
+                rows = self._query(f"EXPLAIN (FORMAT JSON) {sql}")
+        except psycopg.Error as exc:
+            raise self.fail("EXPLAIN with enable_seqscan off failed", exc) from exc
+        document = rows[0][0]
+        return parse_plan(json.loads(document) if isinstance(document, str) else document)
+
     def indexes(self, table: str) -> dict[str, list[str]]:
-        """Index name → columns (an expression column shows as `expr`)."""
+        """Index name → columns (an expression column shows as `expr`), including the indexes
+        of the table's partitions, which plans name instead of the parent's."""
         rows = self.query(
             "SELECT i.relname, array_agg(coalesce(a.attname, 'expr') ORDER BY k.ord) "
             "FROM pg_index x "
@@ -151,7 +163,9 @@ class PostgreSQLEngine(Engine):
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
             "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
             "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-            f"WHERE n.nspname = '{self.namespace}' AND t.relname = '{table}' "
+            f"WHERE n.nspname = '{self.namespace}' AND (t.relname = '{table}' OR t.oid IN ("
+            "  SELECT inhrelid FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent "
+            f"  WHERE p.relname = '{table}' AND p.relnamespace = n.oid)) "
             "AND k.ord <= x.indnkeyatts "
             "GROUP BY i.relname"
         )

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from dbarch.engines.base import Engine, Plan
 from dbarch.errors import EngineError
+from dbarch.render.query import sqlite_timestamp
 
 # EXPLAIN QUERY PLAN detail lines, e.g. "SEARCH orders USING INDEX orders_user_idx (user_id=?)",
 # "SCAN orders USING COVERING INDEX x", "SEARCH users USING INTEGER PRIMARY KEY (rowid=?)",
@@ -22,7 +23,8 @@ from dbarch.errors import EngineError
 _DETAIL = re.compile(
     r"^(?P<op>SCAN|SEARCH) (?P<table>\S+)(?: AS \S+)?"
     r"(?: USING (?:(?P<auto>AUTOMATIC )?(?:COVERING |PARTIAL )*INDEX (?P<index>\S+)"
-    r"|(?P<pk>INTEGER PRIMARY KEY)|(?P<primary>PRIMARY KEY)))?"
+    r"|(?P<pk>INTEGER PRIMARY KEY)|(?P<primary>PRIMARY KEY))"
+    r"|(?P<virtual> VIRTUAL TABLE INDEX \d+:(?P<plan>\S*)))?"
 )
 
 PRIMARY = "PRIMARY"
@@ -39,11 +41,12 @@ def _path_of(url: str) -> str:
 
 
 def _adapt(value: Any) -> Any:
-    """Python values sqlite3 cannot bind, as the text SQLite stores for them."""
+    """Python values sqlite3 cannot bind, as the text SQLite stores for them (timestamps as
+    the DDL's own default writes them, so stored values and literals compare in time order)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return sqlite_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
@@ -128,7 +131,14 @@ class SQLiteEngine(Engine):
             m = _DETAIL.match(detail)
             if not m:
                 continue
-            if m["index"] and not m["auto"]:
+            if m["virtual"] is not None:
+                # An FTS5 table answers with its own index when the query uses MATCH
+                # (idxStr starting with M); with no constraint it reads everything.
+                if m["plan"]:
+                    plan.indexes.append(m["table"])
+                else:
+                    plan.full_scans.append(m["table"])
+            elif m["index"] and not m["auto"]:
                 plan.indexes.append(m["index"])
             elif m["pk"] or m["primary"]:
                 plan.indexes.append(PRIMARY)

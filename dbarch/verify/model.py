@@ -17,6 +17,13 @@ class PatternCheck(BaseModel):
     rows: int | None = Field(None, description="Rows returned")
     ok: bool
     problem: str | None = None
+    estimated_rows: int | None = Field(None, description="The planner's row estimate")
+    index_usable: bool | None = Field(
+        None,
+        description="For a failing check on PostgreSQL: whether the designed index serves the "
+        "query when sequential scans are disabled. A diagnostic fact, never counted as ok.",
+    )
+    forced_access_path: str = Field("", description="The plan with sequential scans disabled")
 
 
 class EngineReport(BaseModel):
@@ -31,7 +38,7 @@ class EngineReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.applied and all(c.ok for c in self.checks)
+        return self.applied and self.error is None and all(c.ok for c in self.checks)
 
 
 class VerifyReport(BaseModel):

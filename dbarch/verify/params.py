@@ -1,0 +1,104 @@
+"""Parameters for an access pattern, chosen from the sample so the query finds typical rows.
+
+Pure. A planner's choice depends on the value: the busiest user's orders may rightly be read
+by a full scan, a typical user's never. So `eq` takes a value of median frequency (not the most
+common, not a one-off), and every other filter is taken from a row that has that value, so the
+combined filter matches at least one row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from dbarch.schema.model import AccessQuery, FilterOp
+from dbarch.verify.sample import SampleTable
+
+RANGE_SHARE_ALONE = 0.01
+"""A range filter alone selects about 1% of the table: a narrow window, as 'last hour' is."""
+RANGE_SHARE_WITHIN = 0.5
+"""A range after equality filters selects about half of the rows those filters leave."""
+PREFIX_LENGTH = 5
+"""Characters of an existing value used as the prefix (a user typing a few letters)."""
+
+_WORD = re.compile(r"[A-Za-z]{4,}")
+
+
+def choose_params(q: AccessQuery, table: SampleTable) -> dict[str, Any]:
+    """Column → parameter for each filter of `q`, drawn from `table`'s sample rows.
+
+    Raises KeyError naming the column when a filter's column is not in the table.
+    """
+    for f in q.filters:
+        if f.column not in table.columns:
+            raise KeyError(f"{q.table}.{f.column}")
+    index = {c: i for i, c in enumerate(table.columns)}
+    filtered = [f.column for f in q.filters]
+    rows = [r for r in table.rows if all(r[index[c]] is not None for c in filtered)]
+    if not rows:
+        return {f.column: None for f in q.filters}
+    anchor = _anchor(q, rows, index)
+    params: dict[str, Any] = {}
+    for f in q.filters:
+        value = anchor[index[f.column]]
+        if f.op == FilterOp.eq:
+            params[f.column] = value
+        elif f.op == FilterOp.in_:
+            params[f.column] = _in_values(value, [r[index[f.column]] for r in rows])
+        elif f.op == FilterOp.prefix:
+            params[f.column] = str(value)[:PREFIX_LENGTH]
+        elif f.op == FilterOp.text:
+            params[f.column] = _rarest_word(str(value), [r[index[f.column]] for r in rows])
+    for f in q.filters:
+        if f.op == FilterOp.range:
+            params[f.column] = _range(q, f.column, anchor, rows, index)
+    return params
+
+
+def _anchor(q: AccessQuery, rows: list[tuple[Any, ...]], index: dict[str, int]) -> tuple[Any, ...]:
+    """The row whose values become the parameters: one holding a median-frequency eq value."""
+    eq = [f.column for f in q.filters if f.op in (FilterOp.eq, FilterOp.in_)]
+    if not eq:
+        return rows[len(rows) // 2]
+    i = index[eq[0]]
+    counts = Counter(r[i] for r in rows)
+    ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
+    typical = ranked[len(ranked) // 2][0]
+    return next(r for r in rows if r[i] == typical)
+
+
+def _in_values(value: Any, values: list[Any]) -> list[Any]:
+    """The anchor's value and two other existing values."""
+    out = [value]
+    for v in sorted(set(values), key=str):
+        if v not in out:
+            out.append(v)
+        if len(out) == 3:
+            break
+    return out
+
+
+def _rarest_word(text: str, values: list[Any]) -> str:
+    """The word of `text` that fewest rows contain: the selective search a user types."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+    if not words:
+        return text.split()[0] if text.split() else text
+    blobs = [str(v).lower() for v in values]
+    return min(words, key=lambda w: (sum(w in b for b in blobs), w))
+
+
+def _range(
+    q: AccessQuery, column: str, anchor: tuple[Any, ...], rows: list[tuple[Any, ...]],
+    index: dict[str, int],
+) -> tuple[Any, Any]:
+    """A window of existing values around the anchor's value."""
+    eq = [f.column for f in q.filters if f.op == FilterOp.eq]
+    same = [r for r in rows if all(r[index[c]] == anchor[index[c]] for c in eq)]
+    values = sorted(r[index[column]] for r in same)
+    share = RANGE_SHARE_WITHIN if eq else RANGE_SHARE_ALONE
+    width = max(1, int(len(values) * share))
+    centre = values.index(anchor[index[column]])
+    low = max(0, min(centre - width // 2, len(values) - 1 - width))
+    high = min(len(values) - 1, low + width)
+    return values[low], values[high]

@@ -1,0 +1,194 @@
+"""`dbarch verify`: apply the DDL on real engines, load sample rows, and check every read
+access pattern's plan uses the index designed for it.
+
+A pattern passes only when the planner, left to its own costing on realistically sized data,
+reads the designed index and no table in full. Nothing is forced to make a check pass: the
+`index_usable` fact (PostgreSQL with sequential scans disabled) is reported beside a failing
+check to tell "the index cannot serve this query" from "the planner preferred a scan", and is
+never counted as ok. Every namespace created is dropped afterwards unless `keep` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from dbarch.engines import SCHEMES, engine_for, redact
+from dbarch.engines.base import Engine, Plan
+from dbarch.errors import EngineError
+from dbarch.render.query import render_query
+from dbarch.schema.model import AccessQuery, Schema
+from dbarch.spec.model import Spec
+from dbarch.verify.model import EngineReport, PatternCheck, VerifyReport
+from dbarch.verify.params import choose_params
+from dbarch.verify.sample import Sample, generate
+
+PRIMARY_NAMES = ("PRIMARY",)
+"""How plans name a primary-key access where the key has no index name of its own."""
+
+
+def verify(
+    schema: Schema,
+    ddl: Mapping[str, str],
+    urls: list[str],
+    *,
+    spec: Spec | None = None,
+    keep: bool = False,
+    seed: int = 7,
+    sample: Sample | None = None,
+) -> VerifyReport:
+    """Verify `schema` on each engine in `urls`.
+
+    `ddl` maps a dialect (postgresql, mysql, sqlite) to the script that creates the schema in
+    it. The same sample rows (generated from `schema`, and `spec` when given) are loaded on
+    every engine, so the engines are compared on identical data.
+    """
+    rows = sample or generate(schema, spec, seed=seed)
+    return VerifyReport(engines=[verify_on(url, schema, ddl, rows, keep=keep) for url in urls])
+
+
+def verify_on(
+    url: str, schema: Schema, ddl: Mapping[str, str], sample: Sample, *, keep: bool = False
+) -> EngineReport:
+    """Verify on one engine; every failure is recorded in the report, none is raised."""
+    scheme = urlsplit(url).scheme.split("+")[0].lower()
+    report = EngineReport(engine=SCHEMES.get(scheme, scheme), url=redact(url), applied=False)
+    try:
+        engine = engine_for(url, keep=keep)
+    except EngineError as exc:
+        report.error = str(exc)
+        return report
+    with engine:
+        report.engine = engine.name
+        report.version = engine.version()
+        script = ddl.get(engine.dialect) or ddl.get(engine.name)
+        if not script:
+            report.error = (
+                f"no DDL for dialect {engine.dialect} (have: {', '.join(sorted(ddl)) or 'none'})"
+            )
+            return report
+        try:
+            engine.apply(script)
+        except EngineError as exc:
+            report.error = str(exc)
+            return report
+        report.applied = True
+        report.tables = len(schema.tables)
+        try:
+            for table in sample.tables.values():
+                report.rows_loaded += engine.load(table.name, table.columns, table.rows)
+            engine.analyze()
+        except EngineError as exc:
+            report.error = str(exc)
+            return report
+        for q in schema.queries:
+            report.checks.append(check_pattern(engine, schema, q, sample))
+    return report
+
+
+def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample) -> PatternCheck:
+    """Run one access pattern through EXPLAIN (and for real, to count its rows) and judge it."""
+    expected = q.index
+    try:
+        params = choose_params(q, sample.tables[q.table])
+        sql = render_query(q, engine.dialect, params)
+    except KeyError as exc:
+        return PatternCheck(
+            pattern=q.pattern, sql="", expected_index=expected, ok=False,
+            problem=f"pattern {q.pattern}: {exc.args[0]} is not a table/column of the schema",
+        )
+    check = PatternCheck(pattern=q.pattern, sql=sql, expected_index=expected, ok=False)
+    try:
+        plan = engine.explain(sql)
+        check.rows = len(engine.query(sql))
+        indexes = engine.indexes(q.table)
+    except EngineError as exc:
+        check.problem = str(exc)
+        return check
+    check.used_indexes = plan.indexes
+    check.access_path = plan.access_path
+    check.cost = plan.cost
+    check.estimated_rows = plan.rows
+    check.ok, check.problem = judge(q, plan, schema, indexes, sample)
+    if not check.ok:
+        forced = engine.explain_without_scans(sql)
+        if forced is not None:
+            check.index_usable = _serves(q, forced, schema, indexes)
+            check.forced_access_path = forced.access_path
+    return check
+
+
+def judge(
+    q: AccessQuery,
+    plan: Plan,
+    schema: Schema,
+    indexes: Mapping[str, list[str]],
+    sample: Sample,
+) -> tuple[bool, str | None]:
+    """Whether the plan serves `q` with its designed index, and if not, why not."""
+    rows = len(sample.tables[q.table].rows) if q.table in sample.tables else 0
+    expected = q.index
+    if expected is not None and expected in plan.indexes and not plan.full_scans:
+        return True, None
+    if expected is not None and _columns_of(expected, q.table, schema, indexes) is None:
+        return False, (
+            f"index {expected} designed for {q.pattern} does not exist on {q.table} "
+            f"(indexes there: {', '.join(sorted(indexes)) or 'none'})"
+        )
+    if plan.full_scans:
+        scanned = ", ".join(dict.fromkeys(plan.full_scans))
+        what = f"index {expected} not used" if expected else "no index was designed for it"
+        return False, (
+            f"planner chose a full scan of {scanned} ({plan.access_path}) over {rows} sample "
+            f"rows; {what}"
+        )
+    if not plan.indexes:
+        return False, f"plan reads no index ({plan.access_path})"
+    if expected is None:
+        return True, None
+    if _serves(q, plan, schema, indexes):
+        return True, None
+    return False, (
+        f"planner used {', '.join(plan.indexes)} instead of {expected} ({plan.access_path})"
+    )
+
+
+def _serves(
+    q: AccessQuery, plan: Plan, schema: Schema, indexes: Mapping[str, list[str]]
+) -> bool:
+    """True when the plan reads the designed index (by name, or by its exact key columns, as
+    SQLite names the index behind a UNIQUE constraint sqlite_autoindex_<table>_N)."""
+    if q.index is None:
+        return plan.uses_index
+    if plan.full_scans:
+        return False
+    if q.index in plan.indexes:
+        return True
+    wanted = _columns_of(q.index, q.table, schema, indexes)
+    return wanted is not None and any(indexes.get(used) == wanted for used in plan.indexes)
+
+
+def _columns_of(
+    name: str, table_name: str, schema: Schema, indexes: Mapping[str, list[str]]
+) -> list[str] | None:
+    """The key columns of index `name`: from the engine when it knows the name, else from the
+    schema's indexes, unique constraints and primary key."""
+    if name in indexes:
+        return list(indexes[name])
+    try:
+        table = schema.table(table_name)
+    except KeyError:
+        return None
+    for ix in table.indexes:
+        if ix.name == name:
+            return ix.column_names if _exists(ix.column_names, indexes) else None
+    for u in table.uniques:
+        if u.name == name:
+            return list(u.columns) if _exists(u.columns, indexes) else None
+    if name in (*PRIMARY_NAMES, f"{table_name}_pkey") and table.primary_key:
+        return list(table.primary_key)
+    return None
+
+
+def _exists(columns: list[str], indexes: Mapping[str, list[str]]) -> bool:
+    return any(list(cols) == list(columns) for cols in indexes.values())
