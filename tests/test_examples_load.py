@@ -214,3 +214,34 @@ def test_benchmark_spec_loads_from_yaml() -> None:
 
     spec = load_spec_text(text, "bench.yaml")
     assert len(spec.entities) == 40 and len(spec.access_patterns) == 160
+
+
+def test_readme_spec_sample_loads() -> None:
+    """The spec shown in README.md is a valid spec, not an approximation of one."""
+    from dbarch.spec.load import load_spec_text
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", readme, re.S)
+    assert block is not None
+    spec = load_spec_text(block.group(1), "README.md")
+    assert unresolved(spec) == []
+
+
+def test_readme_spec_reference_names_every_field() -> None:
+    """Every field of the spec model appears in README.md's reference, so the two stay in step."""
+    from dbarch.spec import model
+
+    readme = (ROOT / "README.md").read_text()
+    reference = readme[readme.index("## The spec"):readme.index("## What verification")]
+    classes = (model.Spec, model.Scale, model.Deployment, model.Compliance, model.Entity,
+               model.Attribute, model.Relationship, model.AccessPattern)
+    missing = [
+        f"{cls.__name__}.{info.alias or name}"
+        for cls in classes for name, info in cls.model_fields.items()
+        if f"| `{info.alias or name}` |" not in reference
+    ]
+    assert missing == []
+    enums = (model.AttrType, model.RelKind, model.Op, model.PatternKind, model.Consistency,
+             model.WriteOp, model.Hosting)
+    assert [f"{e.__name__}.{v.value}" for e in enums for v in e
+            if f"`{v.value}`" not in reference] == []
