@@ -41,7 +41,10 @@ say "installing dbarch (editable, with test extras) into $("$PYTHON" -V 2>&1)"
 "$PYTHON" -m pip install --quiet --root-user-action=ignore -e '.[test]'
 
 # --- HypoPG: hypothetical indexes for PostgreSQL index advice ----------------------------------
-pg_major=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)
+pg_major=""
+for dir in /etc/postgresql/*/main; do  # the newest installed major version with a main cluster
+    [[ -d $dir ]] && pg_major=$(basename "$(dirname "$dir")")
+done
 [[ -n $pg_major ]] || die "no PostgreSQL cluster under /etc/postgresql (apt-get install postgresql)"
 hypopg="postgresql-${pg_major}-hypopg"
 if dpkg -s "$hypopg" >/dev/null 2>&1; then
