@@ -1,0 +1,271 @@
+"""`write_documents`: the architecture document, the ADRs and the diagrams of one design.
+
+Everything the templates print is computed here or in `dbarch.design.scaling` /
+`dbarch.design.operations`; the templates only lay it out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from dbarch.design.operations import OperationsPlan, operations_plan
+from dbarch.design.scaling import CapacityModel, capacity_model
+from dbarch.report import filters
+from dbarch.report.adr import Adr, architecture_decisions
+from dbarch.report.checklist import checklist
+from dbarch.report.mermaid import er_model, mermaid_id
+from dbarch.schema.model import Index, Schema, Table
+from dbarch.select.model import Decision, Decisions, Paradigm
+from dbarch.spec.model import AccessPattern, Consistency, Op, PatternKind, Spec
+from dbarch.verify.model import VerifyReport
+
+_ENV: Environment | None = None
+
+
+def environment() -> Environment:
+    """The Jinja environment over `dbarch/report/templates` (strict: a missing value fails)."""
+    global _ENV
+    if _ENV is None:
+        env = Environment(
+            loader=PackageLoader("dbarch.report", "templates"),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        filters.install(env)
+        _ENV = env
+    return _ENV
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    name: str
+    volume: int
+    at_horizon: float
+    growth: str
+    ttl: float | None
+    append_only: bool
+    sensitive: list[str]
+    part: str
+
+
+@dataclass(frozen=True)
+class PatternRow:
+    name: str
+    kind: str
+    subject: str
+    shape: str
+    rate: float
+    p99: float | None
+    consistency: str
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    name: str
+    table: str
+    columns: str
+    kind: str
+    serves: list[tuple[str, float]]
+    reason: str
+
+
+_OPS = {Op.eq: "=", Op.in_: "IN", Op.range: "range", Op.prefix: "prefix", Op.text: "text search"}
+
+
+def _growth_text(spec: Spec, name: str) -> str:
+    g = spec.entities[name].growth
+    parts = []
+    if g.fraction:
+        parts.append(f"{g.fraction:.0%}/year")
+    if g.absolute:
+        parts.append(f"+{filters.count(g.absolute)}/year")
+    return " + ".join(parts) or "none stated"
+
+
+def _shape(p: AccessPattern) -> str:
+    if p.kind == PatternKind.write:
+        txn = " in one transaction" if p.transaction else ""
+        return f"{p.operation.value} {', '.join(p.touches)}{txn}"
+    bits = [f"{f} {_OPS[op]}" for f, op in p.where.items()]
+    if p.kind == PatternKind.traversal:
+        bits.append(f"via {p.via}, {p.hops} hop(s)")
+    if p.kind == PatternKind.aggregate:
+        window = f" over {filters.duration(p.window)}" if p.window else ""
+        group = f" by {', '.join(p.group_by)}" if p.group_by else ""
+        bits.append(f"{p.measure or 'count'} on {p.time}{window}{group}")
+    if p.order_by:
+        bits.append("order by " + ", ".join(
+            f"{f} desc" if d else f for f, d in p.sort))
+    if p.limit:
+        bits.append(f"limit {p.limit}")
+    if p.project:
+        bits.append(f"reads {', '.join(p.project)}")
+    return "; ".join(bits) or "all rows"
+
+
+def _part_name(decisions: Decisions, entity: str | None) -> str:
+    if entity is None:
+        return "—"
+    try:
+        return decisions.part_of(entity).part
+    except KeyError:
+        return "unassigned"
+
+
+def _entity_rows(spec: Spec, decisions: Decisions) -> list[EntityRow]:
+    years = spec.scale.horizon_years
+    return [
+        EntityRow(
+            name=n, volume=e.volume, at_horizon=e.volume_at(years), growth=_growth_text(spec, n),
+            ttl=e.ttl, append_only=e.append_only,
+            sensitive=[a for a, attr in e.attributes.items() if attr.sensitive],
+            part=_part_name(decisions, n),
+        )
+        for n, e in spec.entities.items()
+    ]
+
+
+def _pattern_rows(spec: Spec) -> list[PatternRow]:
+    return [
+        PatternRow(p.name, p.kind.value,
+                   p.entity if p.kind != PatternKind.write else ", ".join(p.touches),
+                   _shape(p), p.rate, p.p99, p.consistency.value)
+        for p in spec.access_patterns
+    ]
+
+
+def _index_rows(spec: Spec, schema: Schema) -> list[IndexRow]:
+    rates = {p.name: p.rate for p in spec.access_patterns}
+    served: dict[str, list[str]] = {}
+    for q in schema.queries:
+        if q.index:
+            served.setdefault(q.index, []).append(q.pattern)
+
+    def serves(name: str, declared: list[str]) -> list[tuple[str, float]]:
+        names = list(dict.fromkeys(declared + served.get(name, [])))
+        return [(n, rates.get(n, 0.0)) for n in names]
+
+    def columns(ix: Index) -> str:
+        cols = ", ".join(f"{c.name} DESC" if c.desc else c.name for c in ix.columns)
+        if ix.include:
+            cols += f" INCLUDE ({', '.join(ix.include)})"
+        if ix.where:
+            cols += f" WHERE {ix.where}"
+        return cols
+
+    rows: list[IndexRow] = []
+    for t in schema.tables:
+        pk = f"{t.name}_pkey"
+        rows.append(IndexRow(pk, t.name, ", ".join(t.primary_key), "primary key",
+                             serves(pk, []), t.key_reason or "row identity"))
+        for u in t.uniques:
+            rows.append(IndexRow(u.name, t.name, ", ".join(u.columns), "unique",
+                                 serves(u.name, []), "uniqueness required by the spec"))
+        for ix in t.indexes:
+            kind = ("unique " if ix.unique else "") + ix.method.value
+            rows.append(IndexRow(ix.name, t.name, columns(ix), kind, serves(ix.name, ix.serves),
+                                 ix.reason))
+    return rows
+
+
+def _consistency(spec: Spec) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {c.value: [] for c in Consistency}
+    for p in spec.access_patterns:
+        out[p.consistency.value].append(p.name)
+    return out
+
+
+def _part_patterns(spec: Spec, d: Decision) -> list[AccessPattern]:
+    return [p for p in spec.access_patterns
+            if p.name in d.patterns or p.entity in d.entities
+            or any(e in d.entities for e in p.touches)]
+
+
+def _table_of(schema: Schema | None) -> dict[str, Table]:
+    return {t.name: t for t in schema.tables} if schema else {}
+
+
+def _statements(sql: str) -> int:
+    return len(re.findall(r";\s*(?:\n|$)", sql))
+
+
+def write_documents(
+    spec: Spec,
+    decisions: Decisions,
+    schema: Schema,
+    verify: VerifyReport | None,
+    ddl: dict[str, str],
+    *,
+    today: date | None = None,
+) -> dict[str, str]:
+    """The architecture document, ADRs and diagrams: relative path → text.
+
+    `ARCHITECTURE.md`, `adr/NNNN-title.md` for each decision, `diagrams/er.mmd` for the
+    relational schema and `diagrams/<part>.mmd` for each non-relational part. `ddl` maps a
+    dialect to its DDL text (written by the caller as `schema/<dialect>.sql`).
+    """
+    env = environment()
+    day = (today or date.today()).isoformat()
+    has_tables = bool(schema is not None and schema.tables)
+    capacity: CapacityModel = capacity_model(spec, decisions, schema if has_tables else None)
+    ops: OperationsPlan = operations_plan(spec, decisions, capacity,
+                                          schema if has_tables else None)
+    adrs: list[Adr] = architecture_decisions(spec, decisions, schema if has_tables else None, day)
+    files: dict[str, str] = {}
+    er_text = ""
+    if has_tables:
+        entities, relations = er_model(schema)
+        er_text = env.get_template("er.mmd.j2").render(entities=entities, relations=relations)
+        files["diagrams/er.mmd"] = er_text
+    part_diagrams: dict[str, str] = {}
+    for d in decisions.parts:
+        if d.paradigm == Paradigm.relational:
+            continue
+        path = f"diagrams/{mermaid_id(d.part)}.mmd"
+        files[path] = env.get_template("part.mmd.j2").render(
+            part=d, patterns=_part_patterns(spec, d), spec=spec, mermaid_id=mermaid_id)
+        part_diagrams[d.part] = path
+    for adr in adrs:
+        files[adr.path] = env.get_template("adr.md.j2").render(adr=adr, spec=spec)
+    items = checklist(spec, decisions, schema if has_tables else None, verify, ddl, capacity,
+                      ops, len(adrs))
+    files["ARCHITECTURE.md"] = env.get_template("architecture.md.j2").render(
+        spec=spec,
+        decisions=decisions,
+        schema=schema if has_tables else None,
+        verify=verify,
+        ddl={d: _statements(text) for d, text in ddl.items()},
+        entities=_entity_rows(spec, decisions),
+        patterns=_pattern_rows(spec),
+        consistency=_consistency(spec),
+        indexes=_index_rows(spec, schema) if has_tables else [],
+        tables=_table_of(schema if has_tables else None),
+        capacity=capacity,
+        ops=ops,
+        adrs=adrs,
+        er=er_text,
+        part_diagrams=part_diagrams,
+        checklist=items,
+        today=day,
+        totals=_totals(spec),
+    )
+    return files
+
+
+def _totals(spec: Spec) -> dict[str, float]:
+    years = spec.scale.horizon_years
+    reads = sum(p.rate for p in spec.access_patterns if p.kind != PatternKind.write)
+    writes = sum(p.rate for p in spec.access_patterns if p.kind == PatternKind.write)
+    return {
+        "rows_now": sum(e.volume for e in spec.entities.values()),
+        "rows_horizon": sum(e.volume_at(years) for e in spec.entities.values()),
+        "reads": reads,
+        "writes": writes,
+    }
