@@ -1,0 +1,139 @@
+"""Sample rows: shaped by the schema, valid on every engine (the inserts are the proof)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from datetime import datetime, timedelta
+
+from test_verify_shop import shop_schema
+
+from dbarch.engines import engine_for
+from dbarch.render.ddl import render_ddl
+from dbarch.schema.model import (
+    Column,
+    ColumnType,
+    ForeignKey,
+    Schema,
+    Table,
+    TypeKind,
+    Unique,
+)
+from dbarch.verify.sample import MAX_ROWS, MIN_ROWS, generate, load_order, sample_sizes
+
+NOW = datetime(2026, 6, 1)
+EMAIL = re.compile(r"^[a-z]+\.[a-z]+[0-9a-z]+@[a-z.]+\.[a-z]+$")
+
+
+def test_sizes_keep_the_fan_out() -> None:
+    """30M order lines → 20,000; every other table by the same factor, read tables ≥ 1,000."""
+    sizes = sample_sizes(shop_schema())
+    assert sizes == {"order_items": MAX_ROWS, "orders": 6_667, "users": 1_333,
+                     "products": MIN_ROWS}
+
+
+def test_small_tables_keep_their_real_size() -> None:
+    schema = shop_schema()
+    schema.table("products").rows = 150
+    assert sample_sizes(schema)["products"] == 150
+
+
+def test_deterministic() -> None:
+    a = generate(shop_schema(), now=NOW)
+    b = generate(shop_schema(), now=NOW)
+    c = generate(shop_schema(), now=NOW, seed=8)
+    assert a == b
+    assert a.tables["users"].rows != c.tables["users"].rows
+
+
+def test_parents_first() -> None:
+    assert [t.name for t in load_order(shop_schema())] == [
+        "users", "products", "orders", "order_items"
+    ]
+
+
+def test_references_exist_and_are_skewed() -> None:
+    sample = generate(shop_schema(), now=NOW)
+    users = set(sample.tables["users"].values("id"))
+    per_user = Counter(sample.tables["orders"].values("user_id"))
+    assert set(per_user) <= users
+    # A few users with many orders, most with a handful.
+    assert max(per_user.values()) >= 10 * statistics.median(per_user.values())
+    products = set(sample.tables["products"].values("id"))
+    assert set(sample.tables["order_items"].values("product_id")) <= products
+
+
+def test_unique_keys_unique() -> None:
+    sample = generate(shop_schema(), now=NOW)
+    emails = sample.tables["users"].values("email")
+    assert len(set(emails)) == len(emails)
+    skus = sample.tables["products"].values("sku")
+    assert len(set(skus)) == len(skus)
+    items = sample.tables["order_items"]
+    keys = list(zip(items.values("order_id"), items.values("line"), strict=True))
+    assert len(set(keys)) == len(keys) == MAX_ROWS
+
+
+def test_values_respect_types_and_checks() -> None:
+    sample = generate(shop_schema(), now=NOW)
+    users = sample.tables["users"]
+    assert all(EMAIL.match(e) for e in users.values("email"))
+    assert set(users.values("tier")) == {"free", "pro", "team"}
+    assert set(sample.tables["orders"].values("status")) == {"pending", "paid", "shipped"}
+    quantities = sample.tables["order_items"].values("quantity")
+    assert min(quantities) >= 1 and max(quantities) <= 99
+    for created, updated in zip(users.values("created_at"), users.values("updated_at"),
+                                strict=True):
+        assert NOW - timedelta(days=366) <= created <= updated <= NOW
+    keysets = {frozenset(p) for p in users.values("profile")}
+    assert len(keysets) > 100  # semi-structured: the keys vary from row to row
+    notes = sample.tables["orders"].values("note")
+    assert 0.05 < notes.count(None) / len(notes) < 0.15
+
+
+def test_self_reference_and_one_to_one() -> None:
+    """A category tree points at earlier rows; a profile belongs to exactly one user."""
+    bigint = ColumnType(kind=TypeKind.bigint)
+    schema = Schema(name="t", tables=[
+        Table(name="users", rows=500, primary_key=["id"],
+              columns=[Column(name="id", type=bigint, identity=True)]),
+        Table(name="profiles", rows=800, primary_key=["id"],
+              columns=[Column(name="id", type=bigint, identity=True),
+                       Column(name="user_id", type=bigint)],
+              uniques=[Unique(name="profiles_user_id_key", columns=["user_id"])],
+              foreign_keys=[ForeignKey(name="profiles_user_id_fkey", columns=["user_id"],
+                                       ref_table="users", ref_columns=["id"])]),
+        Table(name="categories", rows=300, primary_key=["id"],
+              columns=[Column(name="id", type=bigint, identity=True),
+                       Column(name="parent_id", type=bigint, nullable=True)],
+              foreign_keys=[ForeignKey(name="categories_parent_id_fkey", columns=["parent_id"],
+                                       ref_table="categories", ref_columns=["id"])]),
+    ])
+    sample = generate(schema, now=NOW)
+    owners = sample.tables["profiles"].values("user_id")
+    assert len(owners) == len(set(owners)) == 500  # capped at one per user
+    for i, parent in enumerate(sample.tables["categories"].values("parent_id")):
+        assert parent is None or parent <= i
+    for url in ("sqlite://", "postgresql://postgres@127.0.0.1:5432/test"):
+        with engine_for(url) as engine:
+            engine.apply(render_ddl(schema, engine.dialect))
+            for table in sample.tables.values():
+                engine.load(table.name, table.columns, table.rows)
+
+
+def test_sample_loads_on_every_engine(engine_url: str) -> None:
+    """Foreign keys, unique keys, CHECKs, enums, JSON: the engine refuses any row that breaks
+    them, so loading the whole sample is the proof."""
+    schema = shop_schema()
+    sample = generate(schema, now=NOW)
+    with engine_for(engine_url) as engine:
+        engine.apply(render_ddl(schema, engine.dialect))
+        for table in sample.tables.values():
+            assert engine.load(table.name, table.columns, table.rows) == len(table.rows)
+        for table in sample.tables.values():
+            assert engine.query(f"SELECT count(*) FROM {table.name}") == [(len(table.rows),)]
+        # Stored values read back as what was generated, whatever the engine's types.
+        first = sample.tables["users"].rows[0]
+        email = engine.query("SELECT email FROM users WHERE id = 1")
+        assert email == [(first[1],)]
