@@ -27,9 +27,10 @@ from dbarch.spec.model import AttrType, Spec
 MAX_ROWS = 20_000
 """The largest table's sample size: enough for meaningful plans, small enough to load in ~1 s."""
 MIN_ROWS = 1_000
-"""The smallest sample of a table that read patterns use. At 200 narrow rows a table fits in
-two or three 8 KiB pages and PostgreSQL rightly prefers a sequential scan to any index, which
-would say nothing about production; at 1,000 rows the choice follows selectivity."""
+"""The smallest sample of a table that read patterns use. Measured on PostgreSQL 15 with the
+shop schema of tests/test_verify_shop.py: at 200 rows per table the planner seq-scans 5 of 7
+patterns (even a unique email lookup: the table is 3 pages), at 400 rows 2 of 7, at 1,000 none.
+MariaDB and SQLite use the indexes at every size."""
 MIN_OTHER_ROWS = 20
 """The smallest sample of a table no read pattern uses (it only needs to hold references)."""
 FK_SKEW = 0.8
