@@ -137,3 +137,38 @@ def test_sample_loads_on_every_engine(engine_url: str) -> None:
         first = sample.tables["users"].rows[0]
         email = engine.query("SELECT email FROM users WHERE id = 1")
         assert email == [(first[1],)]
+
+
+def test_every_neutral_type_loads_on_every_engine(engine_url: str) -> None:
+    """One column of each TypeKind, rendered by the DDL renderer, filled by the sampler."""
+    kinds = {
+        "small": ColumnType(kind=TypeKind.smallint),
+        "count": ColumnType(kind=TypeKind.int),
+        "big": ColumnType(kind=TypeKind.bigint),
+        "price": ColumnType(kind=TypeKind.decimal, precision=10, scale=2),
+        "ratio": ColumnType(kind=TypeKind.float),
+        "active": ColumnType(kind=TypeKind.bool),
+        "label": ColumnType(kind=TypeKind.string, length=30),
+        "body": ColumnType(kind=TypeKind.text),
+        "born": ColumnType(kind=TypeKind.date),
+        "seen_at": ColumnType(kind=TypeKind.timestamp),
+        "ref": ColumnType(kind=TypeKind.uuid),
+        "attrs": ColumnType(kind=TypeKind.json),
+        "raw": ColumnType(kind=TypeKind.blob),
+        "state": ColumnType(kind=TypeKind.enum, values=("new", "old")),
+        "place": ColumnType(kind=TypeKind.geo),
+        "tags": ColumnType(kind=TypeKind.array, items=TypeKind.string),
+        "scores": ColumnType(kind=TypeKind.array, items=TypeKind.int),
+    }
+    columns = [Column(name="id", type=ColumnType(kind=TypeKind.bigint), identity=True)]
+    columns += [Column(name=name, type=t) for name, t in kinds.items()]
+    schema = Schema(name="types", tables=[
+        Table(name="everything", rows=300, primary_key=["id"], columns=columns,
+              uniques=[Unique(name="everything_label_key", columns=["label"])]),
+    ])
+    sample = generate(schema, now=NOW)
+    table = sample.tables["everything"]
+    with engine_for(engine_url) as engine:
+        engine.apply(render_ddl(schema, engine.dialect))
+        assert engine.load(table.name, table.columns, table.rows) == 300
+        assert engine.query("SELECT count(DISTINCT label) FROM everything") == [(300,)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Self
@@ -20,11 +21,21 @@ _FULL_SCAN = {"ALL"}
 """Access types that read every row of the table (EXPLAIN's `type` column)."""
 
 
-def _adapt(value: Any, binary: bool) -> Any:
-    """Values PyMySQL cannot escape, as MariaDB stores them (`binary`: a BINARY/VARBINARY
-    column, where a UUID is its 16 bytes, as dbarch/data/types.yaml maps uuid)."""
+_GEOMETRY = {"point", "geometry"}
+
+
+def _adapt(value: Any, data_type: str) -> Any:
+    """Values PyMySQL cannot escape, as MariaDB stores them in a column of `data_type`.
+
+    A UUID in BINARY(16) is its 16 bytes (dbarch/data/types.yaml maps uuid so); a point given
+    as 'lat,lon' text is written in MariaDB's internal geometry format (4-byte SRID, then WKB),
+    which a plain parameter can carry, so the rows still go in one multi-row INSERT.
+    """
     if isinstance(value, uuid.UUID):
-        return value.bytes if binary else str(value)
+        return value.bytes if data_type in ("binary", "varbinary") else str(value)
+    if data_type in _GEOMETRY and isinstance(value, str) and "," in value:
+        lat, lon = (float(part) for part in value.split(",", 1))
+        return struct.pack("<IBIdd", 0, 1, 1, lon, lat)
     if isinstance(value, dict | list | tuple):
         return json.dumps(value, default=str)
     return value
@@ -156,8 +167,8 @@ class MariaDBEngine(Engine):
             "SELECT column_name, data_type FROM information_schema.columns "
             f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}'"
         ))
-        binary = [types.get(c, "") in ("binary", "varbinary") for c in columns]
-        data = [tuple(_adapt(v, b) for v, b in zip(row, binary, strict=True)) for row in rows]
+        kinds = [str(types.get(c, "")).lower() for c in columns]
+        data = [tuple(_adapt(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows]
         statement = f"INSERT INTO `{table}` ({cols}) VALUES ({marks})"
         try:
             with self.conn.cursor() as cur:

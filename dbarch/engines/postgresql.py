@@ -16,10 +16,14 @@ _STATEMENT_TIMEOUT_MS = 60_000
 """No single statement of a verification run should take a minute; past that, stop it."""
 
 
-def _adapt(value: Any) -> Any:
-    """json/jsonb columns take their text form; psycopg has no default dumper for dict."""
+def _adapt(value: Any, data_type: str) -> Any:
+    """json/jsonb columns take their text form (psycopg has no default dumper for dict); a
+    point given as 'lat,lon' becomes (x, y) = (lon, lat), the order geometry uses."""
     if isinstance(value, dict):
         return json.dumps(value, default=str)
+    if data_type == "point" and isinstance(value, str) and "," in value:
+        lat, lon = value.split(",", 1)
+        return f"({lon},{lat})"
     return value
 
 
@@ -113,11 +117,16 @@ class PostgreSQLEngine(Engine):
         statement = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
             pgsql.Identifier(table), pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
         )
+        types = dict(self.query(
+            "SELECT column_name, udt_name FROM information_schema.columns "
+            f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}'"
+        ))
+        kinds = [str(types.get(c, "")) for c in columns]
         count = 0
         try:
             with self.conn.cursor() as cur, cur.copy(statement) as copy:
                 for row in rows:
-                    copy.write_row([_adapt(v) for v in row])
+                    copy.write_row([_adapt(v, k) for v, k in zip(row, kinds, strict=True)])
                     count += 1
         except psycopg.Error as exc:
             raise self.fail(f"loading rows into {table} failed", exc) from exc
