@@ -155,9 +155,7 @@ def kitchen_sink() -> Schema:
             Index(name="user_profile_gin", columns=[IndexColumn(name="profile")],
                   method=IndexMethod.gin),
             Index(name="user_email_prefix_idx",
-                  columns=[IndexColumn(name="email", pattern_ops=True)]
-                  if "pattern_ops" in IndexColumn.model_fields
-                  else [IndexColumn(name="email")]),
+                  columns=[IndexColumn(name="email", pattern_ops=True)]),
         ],
         comment="People who sign in",
     )

@@ -99,7 +99,7 @@ class PostgresRenderer(DdlRenderer):
 
     def index_column(self, table: Table, c: IndexColumn) -> str:
         out = self.quote(c.name)
-        if getattr(c, "pattern_ops", False) and table.column(c.name).type.kind in (
+        if c.pattern_ops and table.column(c.name).type.kind in (
             TypeKind.string, TypeKind.text, TypeKind.enum
         ):
             out += f" {self.conf['prefix_opclass']}"

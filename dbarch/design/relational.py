@@ -1,0 +1,390 @@
+"""Relational schema design: a spec's relational entities as tables, keys, constraints,
+indexes, partitions and the query each read access pattern becomes.
+
+`design_relational(spec, decisions)` is the entry point. Each entity becomes one table in 3NF
+(the spec already names one thing per entity; references become foreign keys, many-to-many
+links become junction tables). Denormalization is only recommended, in `Table.notes`, where
+an access pattern's rate makes the normalized read expensive, with the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dbarch.design import indexes, keys, partitioning, queries
+from dbarch.schema.model import (
+    Check,
+    Column,
+    ColumnType,
+    Default,
+    DefaultKind,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    OnDelete,
+    Schema,
+    Table,
+    TableRole,
+    TypeKind,
+    Unique,
+)
+from dbarch.select.model import Decisions
+from dbarch.spec.model import (
+    Attribute,
+    AttrType,
+    Op,
+    PatternKind,
+    Relationship,
+    RelKind,
+    Spec,
+    snake,
+)
+from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
+
+
+@dataclass
+class Design:
+    """What the design steps share: the tables so far and how spec names map onto them."""
+
+    spec: Spec
+    entities: list[str]
+    tables: dict[str, Table] = field(default_factory=dict)  # entity -> its table
+    junctions: dict[int, Table] = field(default_factory=dict)  # id(relationship) -> table
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> field -> col
+
+    def column_of(self, entity: str, field_name: str) -> str:
+        """The column that stores a spec field (`user` → `user_id`, `id` → `id`)."""
+        return self.columns[entity].get(field_name, field_name)
+
+
+def design_relational(spec: Spec, decisions: Decisions) -> Schema:
+    """The relational schema for `decisions.relational_entities` of `spec`."""
+    entities = [e for e in decisions.relational_entities if e in spec.entities]
+    d = Design(spec=spec, entities=entities)
+    for name in entities:
+        d.tables[name] = entity_table(spec, name, set(entities))
+    for rel in spec.relationships:
+        if rel.kind == RelKind.many_to_many and rel.from_ in d.tables and rel.to in d.tables:
+            d.junctions[id(rel)] = junction_table(spec, rel, d.tables)
+    for name in entities:
+        d.columns[name] = field_columns(spec, name, d.tables[name])
+    referenced = {fk.ref_table for t in all_tables(d) for fk in t.foreign_keys
+                  if fk.ref_table != t.name}
+    for name in entities:
+        partitioning.plan_partitioning(spec, name, d.tables[name],
+                                       d.tables[name].name in referenced)
+    for name in entities:
+        note = ttl_note(spec, name, d.tables[name])
+        if note:
+            d.tables[name].notes.append(note)
+    drafted = queries.draft_queries(d)
+    writes = queries.draft_write_lookups(d)
+    tables = all_tables(d)
+    indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d))
+    for note_table, note in fan_in_notes(d):
+        note_table.notes.append(note)
+    return Schema(name=spec.system, tables=tables, queries=drafted)
+
+
+def all_tables(d: Design) -> list[Table]:
+    """Entity tables in spec order, each followed by nothing; junction tables last."""
+    return [*d.tables.values(), *d.junctions.values()]
+
+
+# --------------------------------------------------------------------------- entity tables
+
+
+def entity_table(spec: Spec, entity: str, relational: set[str]) -> Table:
+    """The table of one entity: key, references, attributes, timestamps, constraints."""
+    e = spec.entities[entity]
+    name = keys.table_name(entity)
+    pk, key_reason = keys.primary_key(spec, entity)
+    table = Table(
+        name=name,
+        entity=entity,
+        columns=[pk],
+        primary_key=["id"],
+        key_reason=key_reason,
+        rows=e.volume,
+        rows_at_horizon=int(e.volume_at(spec.scale.horizon_years)),
+        comment=e.description,
+    )
+    for rel in spec.references_of(entity):
+        add_reference(spec, table, rel, relational)
+    for attr_name, attr in e.attributes.items():
+        if attr_name in ("id",):
+            continue
+        add_attribute(table, attr_name, attr, e.volume_at(spec.scale.horizon_years))
+    uses_updated = any("updated_at" in p.where or "updated_at" in p.order_by
+                       or "-updated_at" in p.order_by for p in spec.patterns_on(entity))
+    for builtin in ("created_at", "updated_at"):
+        if builtin in e.attributes:
+            continue
+        if builtin == "updated_at" and e.append_only and not uses_updated:
+            table.notes.append("no updated_at: rows are append-only, never updated")
+            continue
+        table.columns.append(Column(
+            name=builtin, type=ColumnType(kind=TypeKind.timestamp),
+            default=Default(kind=DefaultKind.now),
+        ))
+    return table
+
+
+def ttl_note(spec: Spec, entity: str, table: Table) -> str | None:
+    """How expired rows leave the table, for entities with a TTL."""
+    ttl = spec.entities[entity].ttl
+    if not ttl:
+        return None
+    p = table.partitioning
+    if p is not None:
+        return (f"rows expire {human_duration(ttl)} after {p.column}: whole {p.interval} "
+                "partitions are dropped once past it (DROP TABLE on a partition: no row-by-row "
+                "DELETE, no bloat)")
+    return (f"rows expire {human_duration(ttl)} after created_at: a scheduled job deletes "
+            "expired rows in batches of 10k through the created_at index, so each DELETE holds "
+            "its locks briefly and VACUUM keeps up")
+
+
+def add_reference(spec: Spec, table: Table, rel: Relationship, relational: set[str]) -> None:
+    """The `<field>_id` column of a many-to-one or one-to-one link, and its foreign key."""
+    col_name = f"{rel.field_name}_id"
+    parent_type = keys.key_type(spec, rel.parent)
+    optional = not rel.required
+    table.columns.append(Column(
+        name=col_name, type=parent_type, nullable=optional,
+        comment=None if rel.parent in relational else
+        f"refers to {rel.parent}, stored outside this database: no foreign key",
+    ))
+    if rel.kind == RelKind.one_to_one:
+        table.uniques.append(Unique(
+            name=keys.constraint_name(table.name, [col_name], "key"), columns=[col_name]))
+    if rel.parent not in relational:
+        return
+    if rel.owned:
+        on_delete, why = OnDelete.cascade, f"owned by {rel.parent}: deleted with it"
+    elif optional:
+        on_delete, why = OnDelete.set_null, f"optional link: deleting the {rel.parent} clears it"
+    else:
+        on_delete, why = OnDelete.restrict, (
+            f"a {rel.parent} cannot be deleted while a {table.entity} refers to it")
+    table.foreign_keys.append(ForeignKey(
+        name=keys.constraint_name(table.name, [col_name], "fkey"),
+        columns=[col_name],
+        ref_table=keys.table_name(rel.parent),
+        ref_columns=["id"],
+        on_delete=on_delete,
+        reason=why,
+    ))
+
+
+def column_type(attr: Attribute) -> tuple[ColumnType, dict[str, object]]:
+    """The neutral type of an attribute and the mapping's extra options (not_blank …)."""
+    mapping = dict(keys.design_data()["attribute_types"][attr.type.value])
+    kind = TypeKind(mapping.pop("kind"))
+    length = attr.max_length or mapping.pop("length", None)
+    precision = attr.precision or mapping.pop("precision", None)
+    scale = attr.scale if attr.scale is not None else mapping.pop("scale", None)
+    mapping.pop("length", None), mapping.pop("precision", None), mapping.pop("scale", None)
+    items = None
+    if attr.type == AttrType.list:
+        item_attr = attr.items or AttrType.string
+        items = TypeKind(keys.design_data()["attribute_types"][item_attr.value]["kind"])
+    ctype = ColumnType(
+        kind=kind,
+        length=length if kind == TypeKind.string else None,
+        precision=precision if kind == TypeKind.decimal else None,
+        scale=scale if kind == TypeKind.decimal else None,
+        values=tuple(attr.values) if attr.values else None,
+        items=items,
+    )
+    return ctype, mapping
+
+
+def non_negative(name: str, attr: Attribute) -> bool:
+    """Whether the attribute is money or a quantity that cannot go below zero."""
+    rules = keys.design_data()["non_negative"]
+    words = set(name.split("_"))
+    if attr.type == AttrType.money:
+        return bool(rules["money"]) and not words & set(rules["signed_money_names"])
+    if attr.type in (AttrType.int, AttrType.bigint):
+        return name in rules["int_names"] or name.endswith(tuple(rules["int_suffixes"]))
+    return False
+
+
+def add_attribute(table: Table, name: str, attr: Attribute, rows: float) -> None:
+    """A column for one attribute, with its CHECK and UNIQUE constraints."""
+    ctype, extra = column_type(attr)
+    comment = attr.description
+    threshold = keys.design_data()["blob"]["object_storage_bytes"]
+    if attr.type == AttrType.blob and (attr.avg_size or 0) > threshold:
+        size = attr.avg_size or 0
+        table.notes.append(
+            f"{name}: {human_bytes(size)} on average × {human_count(rows)} rows = "
+            f"{human_bytes(size * rows)} at the horizon: stored in object storage (S3, GCS, "
+            f"Azure Blob), the row keeps its key in {name}_key; above "
+            f"{human_bytes(threshold)} a blob bloats backups, replication and the buffer cache"
+        )
+        name = f"{name}_key"
+        ctype = ColumnType(kind=TypeKind.string, length=keys.design_data()["blob"]["key_length"])
+        comment = f"object storage key of the {name[:-4]} ({human_bytes(size)} on average)"
+    default = None
+    if attr.default is not None:
+        if attr.type == AttrType.timestamp and str(attr.default).lower() in ("now", "now()"):
+            default = Default(kind=DefaultKind.now)
+        else:
+            default = Default(kind=DefaultKind.value, value=attr.default)
+    table.columns.append(Column(
+        name=name, type=ctype, nullable=not attr.required, default=default,
+        comment=comment, sensitive=attr.sensitive,
+    ))
+    check = Check(name=keys.constraint_name(table.name, [name], "check"), column=name)
+    if ctype.kind == TypeKind.enum:
+        check.values = list(ctype.values or ())
+    if extra.get("not_blank"):
+        check.not_blank = True
+    if non_negative(name, attr):
+        check.min = 0
+    if check.values is not None or check.not_blank or check.min is not None:
+        table.checks.append(check)
+    if attr.unique:
+        table.uniques.append(Unique(
+            name=keys.constraint_name(table.name, [name], "key"), columns=[name]))
+
+
+def field_columns(spec: Spec, entity: str, table: Table) -> dict[str, str]:
+    """Every spec field of `entity` (Spec.fields_of) and the column that stores it."""
+    present = {c.name for c in table.columns}
+    out: dict[str, str] = {}
+    for f, what in spec.fields_of(entity).items():
+        if what == "reference":
+            out[f] = f"{f}_id"
+        elif f in present:
+            out[f] = f
+        elif f"{f}_key" in present:  # a blob moved to object storage
+            out[f] = f"{f}_key"
+    return out
+
+
+# --------------------------------------------------------------------------- junctions
+
+
+def junction_names(rel: Relationship) -> tuple[str, str, str]:
+    """The junction table's name and its two reference columns."""
+    left, right = snake(rel.from_), snake(rel.to)
+    if rel.name:
+        name = rel.name if rel.name.startswith(left) else f"{left}_{rel.name}"
+    else:
+        name = f"{left}_{keys.pluralize(right)}"
+    right_col = f"{right}_id" if left != right else f"{rel.name or 'related'}_{right}_id"
+    return keys.fit(name), f"{left}_id", right_col
+
+
+def junction_table(spec: Spec, rel: Relationship, tables: dict[str, Table]) -> Table:
+    """The table of a many-to-many link: both references as a composite key, the link's
+    attributes, and the reverse-direction index."""
+    name, left_col, right_col = junction_names(rel)
+    left_t, right_t = tables[rel.from_], tables[rel.to]
+    fanout = rel.fanout or 1
+    horizon = spec.scale.horizon_years
+    table = Table(
+        name=name,
+        role=TableRole.junction,
+        columns=[
+            Column(name=left_col, type=keys.key_type(spec, rel.from_)),
+            Column(name=right_col, type=keys.key_type(spec, rel.to)),
+        ],
+        primary_key=[left_col, right_col],
+        rows=int(spec.entities[rel.from_].volume * fanout),
+        rows_at_horizon=int(spec.entities[rel.from_].volume_at(horizon) * fanout),
+        comment=f"{rel.from_} {rel.name or 'to'} {rel.to} (many-to-many)",
+    )
+    table.key_reason = (
+        f"composite key ({left_col}, {right_col}): one row per link, so the pair is unique by "
+        f"definition and no surrogate id is needed; its B-tree serves {rel.from_} → {rel.to} "
+        f"(~{human_count(fanout)} links each), the reverse index serves {rel.to} → {rel.from_}"
+    )
+    for attr_name, attr in rel.attributes.items():
+        add_attribute(table, attr_name, attr, table.rows_at_horizon)
+    if "created_at" not in rel.attributes:
+        table.columns.append(Column(name="created_at", type=ColumnType(kind=TypeKind.timestamp),
+                                    default=Default(kind=DefaultKind.now)))
+    else:
+        created = table.column("created_at")
+        if created.type.kind == TypeKind.timestamp and created.default is None:
+            created.default = Default(kind=DefaultKind.now)
+    for col, parent in ((left_col, left_t), (right_col, right_t)):
+        table.foreign_keys.append(ForeignKey(
+            name=keys.constraint_name(name, [col], "fkey"), columns=[col],
+            ref_table=parent.name, ref_columns=["id"], on_delete=OnDelete.cascade,
+            reason=f"a link dies with either end: deleting a {parent.entity} deletes its links",
+        ))
+    table.indexes.append(Index(
+        name=keys.constraint_name(name, [right_col, left_col], "idx"),
+        columns=[IndexColumn(name=right_col), IndexColumn(name=left_col)],
+        reason=(f"reverse direction {rel.to} → {rel.from_}, and the foreign key to "
+                f"{right_t.name}: deleting a {rel.to} finds its links without scanning "
+                f"{human_count(table.rows_at_horizon)} rows"),
+    ))
+    return table
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def cardinality_of(d: Design) -> dict[tuple[str, str], float]:
+    """Estimated distinct values per (table, column), where the spec tells them."""
+    out: dict[tuple[str, str], float] = {}
+    for entity, table in d.tables.items():
+        rows = max(table.rows_at_horizon, 1)
+        out[(table.name, "id")] = rows
+        for u in table.uniques:
+            if len(u.columns) == 1:
+                out[(table.name, u.columns[0])] = rows
+        for rel in d.spec.references_of(entity):
+            parent = d.spec.entities[rel.parent]
+            out[(table.name, f"{rel.field_name}_id")] = min(
+                rows, max(parent.volume_at(d.spec.scale.horizon_years), 1))
+        for col in table.columns:
+            if col.type.kind == TypeKind.enum and col.type.values:
+                out[(table.name, col.name)] = len(col.type.values)
+            elif col.type.kind == TypeKind.bool:
+                out[(table.name, col.name)] = 2
+    for table in d.junctions.values():
+        for fk in table.foreign_keys:
+            parent = next(t for t in d.tables.values() if t.name == fk.ref_table)
+            out[(table.name, fk.columns[0])] = max(parent.rows_at_horizon, 1)
+    return out
+
+
+def purge_columns(d: Design) -> dict[str, str]:
+    """Tables whose rows expire (TTL) and are not partitioned: the column a purge job scans."""
+    return {
+        t.name: "created_at" for e, t in d.tables.items()
+        if d.spec.entities[e].ttl and t.partitioning is None
+        and any(c.name == "created_at" for c in t.columns)
+    }
+
+
+def fan_in_notes(d: Design) -> list[tuple[Table, str]]:
+    """Denormalization recommended where a read fans in over many parents at a high rate."""
+    data = keys.design_data()["denormalize"]
+    out = []
+    for p in d.spec.access_patterns:
+        # The shape that hurts: one sorted page merged from many parents (a feed).
+        if p.kind != PatternKind.read or p.entity not in d.tables or not p.order_by:
+            continue
+        for f, op in p.where.items():
+            kind = d.spec.fields_of(p.entity).get(f)
+            if op != Op.in_ or kind != "reference":
+                continue
+            n = data["default_in_list"]
+            probes = p.rate * n
+            if probes >= data["fan_in_probes_per_second"]:
+                out.append((d.tables[p.entity], (
+                    f"denormalize for {p.name}: {human_rate(p.rate)} × ~{n} {f} ids per IN "
+                    f"list (assumed) = {human_count(probes)} index probes/s, each followed by "
+                    f"a sort to merge the lists; precompute it instead: a table keyed by "
+                    f"reader (reader_id, created_at DESC, {snake(p.entity)}_id) filled on "
+                    f"write (fan-out on write), or a cache of the first page per reader"
+                )))
+    return out
