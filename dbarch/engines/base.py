@@ -25,11 +25,14 @@ class Plan:
     """What a planner chose for one query, reduced to what verification needs.
 
     `full_scans` names the tables read in full (Seq Scan, access type ALL, SCAN without an
-    index); `indexes` the indexes the plan reads, in plan order.
+    index); `indexes` the indexes the plan reads, in plan order; `full_index_scans` those of
+    them read from end to end without a search condition (right for ORDER BY … LIMIT, a
+    disguised full scan for a filter).
     """
 
     indexes: list[str] = field(default_factory=list)
     full_scans: list[str] = field(default_factory=list)
+    full_index_scans: list[str] = field(default_factory=list)
     access_path: str = ""
     cost: float | None = None
     rows: int | None = None

@@ -69,6 +69,8 @@ def parse_plan(document: dict[str, Any]) -> Plan:
             plan.full_scans.append(name)
         elif key:
             plan.indexes.append(key)
+            if access == "index":  # the whole index, in order, without a search condition
+                plan.full_index_scans.append(key)
         step = f"{access} on {name}" + (f" using {key}" if key else "")
         if "rows" in table:
             step += f" (rows {table['rows']})"

@@ -49,6 +49,8 @@ def parse_plan(document: list[dict[str, Any]]) -> Plan:
         kind = node["Node Type"]
         if "Index Name" in node:
             plan.indexes.append(node["Index Name"])
+            if "Index Cond" not in node:
+                plan.full_index_scans.append(node["Index Name"])
         if kind == "Seq Scan":
             plan.full_scans.append(node["Relation Name"])
         if depth == len(chain):

@@ -140,8 +140,12 @@ class SQLiteEngine(Engine):
                     plan.full_scans.append(m["table"])
             elif m["index"] and not m["auto"]:
                 plan.indexes.append(m["index"])
+                if m["op"] == "SCAN":  # the whole index, in order, without a search condition
+                    plan.full_index_scans.append(m["index"])
             elif m["pk"] or m["primary"]:
                 plan.indexes.append(PRIMARY)
+                if m["op"] == "SCAN":
+                    plan.full_index_scans.append(PRIMARY)
             elif m["op"] == "SCAN" and not m["index"]:
                 plan.full_scans.append(m["table"])
             elif m["auto"]:

@@ -58,32 +58,36 @@ def verify_on(
     except EngineError as exc:
         report.error = str(exc)
         return report
-    with engine:
-        report.engine = engine.name
-        report.version = engine.version()
-        script = ddl.get(engine.dialect) or ddl.get(engine.name)
-        if not script:
-            report.error = (
-                f"no DDL for dialect {engine.dialect} (have: {', '.join(sorted(ddl)) or 'none'})"
-            )
-            return report
+    try:
+        _run(engine, schema, ddl, sample, report)
+    except EngineError as exc:
+        report.error = report.error or str(exc)
+    finally:
         try:
-            engine.apply(script)
-        except EngineError as exc:
-            report.error = str(exc)
-            return report
-        report.applied = True
-        report.tables = len(schema.tables)
-        try:
-            for table in sample.tables.values():
-                report.rows_loaded += engine.load(table.name, table.columns, table.rows)
-            engine.analyze()
-        except EngineError as exc:
-            report.error = str(exc)
-            return report
-        for q in schema.queries:
-            report.checks.append(check_pattern(engine, schema, q, sample))
+            engine.close()
+        except EngineError as exc:  # the namespace may be left behind: say which
+            report.error = report.error or str(exc)
     return report
+
+
+def _run(
+    engine: Engine, schema: Schema, ddl: Mapping[str, str], sample: Sample, report: EngineReport
+) -> None:
+    report.engine = engine.name
+    report.version = engine.version()
+    script = ddl.get(engine.dialect) or ddl.get(engine.name)
+    if not script:
+        have = ", ".join(sorted(ddl)) or "none"
+        report.error = f"no DDL for dialect {engine.dialect} (have: {have})"
+        return
+    engine.apply(script)
+    report.applied = True
+    report.tables = len(schema.tables)
+    for table in sample.tables.values():
+        report.rows_loaded += engine.load(table.name, table.columns, table.rows)
+    engine.analyze()
+    for q in schema.queries:
+        report.checks.append(check_pattern(engine, schema, q, sample))
 
 
 def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample) -> PatternCheck:
@@ -126,28 +130,32 @@ def judge(
     sample: Sample,
 ) -> tuple[bool, str | None]:
     """Whether the plan serves `q` with its designed index, and if not, why not."""
+    if _serves(q, plan, schema, indexes):
+        return True, None
     rows = len(sample.tables[q.table].rows) if q.table in sample.tables else 0
     expected = q.index
-    if expected is not None and expected in plan.indexes and not plan.full_scans:
-        return True, None
-    if expected is not None and _columns_of(expected, q.table, schema, indexes) is None:
+    if expected is not None and expected not in plan.indexes and (
+        _columns_of(expected, q.table, schema, indexes) is None
+    ):
         return False, (
             f"index {expected} designed for {q.pattern} does not exist on {q.table} "
             f"(indexes there: {', '.join(sorted(indexes)) or 'none'})"
         )
+    missing = f"index {expected} not used" if expected else "no index was designed for it"
     if plan.full_scans:
         scanned = ", ".join(dict.fromkeys(plan.full_scans))
-        what = f"index {expected} not used" if expected else "no index was designed for it"
         return False, (
             f"planner chose a full scan of {scanned} ({plan.access_path}) over {rows} sample "
-            f"rows; {what}"
+            f"rows; {missing}"
         )
     if not plan.indexes:
-        return False, f"plan reads no index ({plan.access_path})"
-    if expected is None:
-        return True, None
-    if _serves(q, plan, schema, indexes):
-        return True, None
+        return False, f"plan reads no index ({plan.access_path}); {missing}"
+    if q.filters and all(i in plan.full_index_scans for i in plan.indexes):
+        read = ", ".join(dict.fromkeys(plan.full_index_scans))
+        return False, (
+            f"planner reads all of index {read} ({plan.access_path}) over {rows} sample rows "
+            f"instead of searching an index for the filter; {missing}"
+        )
     return False, (
         f"planner used {', '.join(plan.indexes)} instead of {expected} ({plan.access_path})"
     )
@@ -156,13 +164,14 @@ def judge(
 def _serves(
     q: AccessQuery, plan: Plan, schema: Schema, indexes: Mapping[str, list[str]]
 ) -> bool:
-    """True when the plan reads the designed index (by name, or by its exact key columns, as
-    SQLite names the index behind a UNIQUE constraint sqlite_autoindex_<table>_N)."""
-    if q.index is None:
-        return plan.uses_index
-    if plan.full_scans:
+    """True when the plan searches the designed index (by name, or by its exact key columns,
+    as SQLite names the index behind a UNIQUE constraint sqlite_autoindex_<table>_N) and
+    reads no table in full. Without a designed index, any index search will do."""
+    if plan.full_scans or not plan.indexes:
         return False
-    if q.index in plan.indexes:
+    if q.filters and all(i in plan.full_index_scans for i in plan.indexes):
+        return False
+    if q.index is None or q.index in plan.indexes:
         return True
     wanted = _columns_of(q.index, q.table, schema, indexes)
     return wanted is not None and any(indexes.get(used) == wanted for used in plan.indexes)
