@@ -54,6 +54,19 @@ class Decision(BaseModel):
     tradeoff: str = Field("", description="Consistency vs availability vs latency, named")
     split_gain: float = Field(0.0, description="Score gained by a dedicated store for this part")
     split_cost: float = Field(0.0, description="Operational cost of one more database")
+    offering: str = Field(
+        "", description="How it runs: the managed service on the spec's cloud, or self-hosted"
+    )
+    projection_of: str | None = Field(
+        None,
+        description="For a search index, object store or graph projection: the part that keeps "
+        "the records of truth of these entities (they are listed in both parts)",
+    )
+    fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="For a projection: entity → the fields it holds (searched text and filters, "
+        "blob attributes, traversed relationships); empty when the part holds whole entities",
+    )
 
 
 class Decisions(BaseModel):
