@@ -79,7 +79,8 @@ def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -
         table.notes.append(
             f"{big}, but not partitioned by {col}: other tables refer to it by id, and a "
             "foreign key to a partitioned table must reference a key that includes the "
-            "partition column; at 10x, shard by id (Citus) rather than partition by time")
+            "partition column; at 10x, shard by id (Citus on PostgreSQL, Vitess on MySQL) "
+            "rather than partition by time")
         return
     if table.uniques:
         names = ", ".join(c for u in table.uniques for c in u.columns)

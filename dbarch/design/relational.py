@@ -51,6 +51,8 @@ class Design:
     tables: dict[str, Table] = field(default_factory=dict)  # entity -> its table
     junctions: dict[int, Table] = field(default_factory=dict)  # id(relationship) -> table
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> field -> col
+    refs: dict[str, list[Relationship]] = field(default_factory=dict)  # child -> references
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)  # Spec.fields_of, cached
 
     def column_of(self, entity: str, field_name: str) -> str:
         """The column that stores a spec field (`user` → `user_id`, `id` → `id`)."""
@@ -60,14 +62,15 @@ class Design:
 def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     """The relational schema for `decisions.relational_entities` of `spec`."""
     entities = [e for e in decisions.relational_entities if e in spec.entities]
-    d = Design(spec=spec, entities=entities)
+    d = Design(spec=spec, entities=entities, refs=references_by_child(spec))
+    d.fields = {e: fields_of(spec, e, d.refs) for e in entities}
     for name in entities:
-        d.tables[name] = entity_table(spec, name, set(entities))
+        d.tables[name] = entity_table(spec, name, set(entities), d.refs.get(name, []))
     for rel in spec.relationships:
         if rel.kind == RelKind.many_to_many and rel.from_ in d.tables and rel.to in d.tables:
             d.junctions[id(rel)] = junction_table(spec, rel, d.tables)
     for name in entities:
-        d.columns[name] = field_columns(spec, name, d.tables[name])
+        d.columns[name] = field_columns(d.fields[name], d.tables[name])
     referenced = {fk.ref_table for t in all_tables(d) for fk in t.foreign_keys
                   if fk.ref_table != t.name}
     for name in entities:
@@ -94,7 +97,27 @@ def all_tables(d: Design) -> list[Table]:
 # --------------------------------------------------------------------------- entity tables
 
 
-def entity_table(spec: Spec, entity: str, relational: set[str]) -> Table:
+def references_by_child(spec: Spec) -> dict[str, list[Relationship]]:
+    """`Spec.references_of` for every entity at once (one pass, not one per entity)."""
+    out: dict[str, list[Relationship]] = {}
+    for r in spec.relationships:
+        if r.kind != RelKind.many_to_many:
+            out.setdefault(r.child, []).append(r)
+    return out
+
+
+def fields_of(spec: Spec, entity: str, refs: dict[str, list[Relationship]]) -> dict[str, str]:
+    """`Spec.fields_of(entity)`, computed from the references found in one pass; the test
+    suite checks it equals the model's rule on every example."""
+    fields = {"id": "builtin", "created_at": "builtin", "updated_at": "builtin"}
+    fields.update({r.field_name: "reference" for r in refs.get(entity, [])})
+    fields.update({a: "attribute" for a in spec.entities[entity].attributes})
+    return fields
+
+
+def entity_table(
+    spec: Spec, entity: str, relational: set[str], refs: list[Relationship]
+) -> Table:
     """The table of one entity: key, references, attributes, timestamps, constraints."""
     e = spec.entities[entity]
     name = keys.table_name(entity)
@@ -109,14 +132,16 @@ def entity_table(spec: Spec, entity: str, relational: set[str]) -> Table:
         rows_at_horizon=int(e.volume_at(spec.scale.horizon_years)),
         comment=e.description,
     )
-    for rel in spec.references_of(entity):
+    for rel in refs:
         add_reference(spec, table, rel, relational)
     for attr_name, attr in e.attributes.items():
         if attr_name in ("id",):
             continue
         add_attribute(table, attr_name, attr, e.volume_at(spec.scale.horizon_years))
-    uses_updated = any("updated_at" in p.where or "updated_at" in p.order_by
-                       or "-updated_at" in p.order_by for p in spec.patterns_on(entity))
+    uses_updated = e.append_only and any(
+        p.entity == entity and ("updated_at" in p.where or "updated_at" in p.order_by
+                                or "-updated_at" in p.order_by)
+        for p in spec.access_patterns)
     for builtin in ("created_at", "updated_at"):
         if builtin in e.attributes:
             continue
@@ -251,11 +276,11 @@ def add_attribute(table: Table, name: str, attr: Attribute, rows: float) -> None
             name=keys.constraint_name(table.name, [name], "key"), columns=[name]))
 
 
-def field_columns(spec: Spec, entity: str, table: Table) -> dict[str, str]:
-    """Every spec field of `entity` (Spec.fields_of) and the column that stores it."""
+def field_columns(fields: dict[str, str], table: Table) -> dict[str, str]:
+    """Every spec field of an entity (Spec.fields_of) and the column that stores it."""
     present = {c.name for c in table.columns}
     out: dict[str, str] = {}
-    for f, what in spec.fields_of(entity).items():
+    for f, what in fields.items():
         if what == "reference":
             out[f] = f"{f}_id"
         elif f in present:
@@ -340,7 +365,7 @@ def cardinality_of(d: Design) -> dict[tuple[str, str], float]:
         for u in table.uniques:
             if len(u.columns) == 1:
                 out[(table.name, u.columns[0])] = rows
-        for rel in d.spec.references_of(entity):
+        for rel in d.refs.get(entity, []):
             parent = d.spec.entities[rel.parent]
             out[(table.name, f"{rel.field_name}_id")] = min(
                 rows, max(parent.volume_at(d.spec.scale.horizon_years), 1))
@@ -374,7 +399,7 @@ def fan_in_notes(d: Design) -> list[tuple[Table, str]]:
         if p.kind != PatternKind.read or p.entity not in d.tables or not p.order_by:
             continue
         for f, op in p.where.items():
-            kind = d.spec.fields_of(p.entity).get(f)
+            kind = d.fields[p.entity].get(f)
             if op != Op.in_ or kind != "reference":
                 continue
             n = data["default_in_list"]

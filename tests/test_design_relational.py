@@ -1,0 +1,505 @@
+"""Relational design as facts: spec snippet in, tables, columns, keys and indexes out.
+
+Pure logic: no database. The DDL these schemas render to is executed on real engines in
+tests/test_render_engines.py.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from dbarch.design.keys import pluralize, table_name
+from dbarch.design.relational import design_relational
+from dbarch.schema.model import (
+    FilterOp,
+    IndexMethod,
+    OnDelete,
+    PartitionKind,
+    Schema,
+    Table,
+    TableRole,
+    TypeKind,
+)
+from dbarch.select.model import Decision, Decisions, Paradigm
+from dbarch.spec.model import Spec
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_NAMES = ["shop", "saas", "social", "iot", "catalog"]
+
+
+def all_relational(spec: Spec) -> Decisions:
+    """Decisions with one relational part holding every entity."""
+    return Decisions(system=spec.system, parts=[Decision(
+        part="core", entities=list(spec.entities), paradigm=Paradigm.relational,
+        product="postgresql", product_name="PostgreSQL")])
+
+
+def design(doc: dict[str, Any]) -> Schema:
+    """Design a spec given as a dict (YAML-shaped), all entities relational."""
+    spec = Spec.model_validate({"system": "t", **doc})
+    return design_relational(spec, all_relational(spec))
+
+
+def load_example(name: str) -> Spec:
+    """An example spec from examples/."""
+    return Spec.model_validate(YAML(typ="safe").load((EXAMPLES / f"{name}.yaml").read_text()))
+
+
+def index_of(table: Table, name: str) -> Any:
+    return next(i for i in table.indexes if i.name == name)
+
+
+def index_columns(table: Table) -> list[list[str]]:
+    return [i.column_names for i in table.indexes]
+
+
+SHOP = {
+    "entities": {
+        "User": {"volume": "2M", "attributes": {
+            "email": {"type": "email", "unique": True, "sensitive": True},
+            "nickname": {"type": "string", "required": False},
+        }},
+        "Order": {"volume": "10M", "growth": "5M/year", "public_id": True, "attributes": {
+            "status": {"type": "enum", "values": ["pending", "paid"]},
+            "total": "money",
+            "balance_adjustment": "money",
+        }},
+        "OrderItem": {"volume": "28M", "append_only": True,
+                      "attributes": {"quantity": "int", "unit_price": "money"}},
+        "Coupon": {"volume": "1k", "attributes": {"code": "string"}},
+    },
+    "relationships": [
+        {"from": "Order", "to": "User", "kind": "many-to-one"},
+        {"from": "OrderItem", "to": "Order", "kind": "many-to-one", "owned": True},
+        {"from": "Order", "to": "Coupon", "kind": "many-to-one", "required": False},
+    ],
+    "access_patterns": [
+        {"name": "login", "entity": "User", "where": {"email": "eq"}, "rate": "50/s"},
+        {"name": "user_orders", "entity": "Order", "where": {"user": "eq"},
+         "order_by": "-created_at", "limit": 20, "rate": "200/s"},
+        {"name": "user_paid_orders", "entity": "Order", "where": {"user": "eq"},
+         "rate": "20/s"},
+        {"name": "order_items", "entity": "OrderItem", "where": {"order": "eq"},
+         "rate": "240/s"},
+    ],
+}
+
+
+# --------------------------------------------------------------------------- names
+
+@pytest.mark.parametrize(("entity", "table"), [
+    ("User", "users"),
+    ("Order", "orders"),
+    ("OrderItem", "order_items"),
+    ("Category", "categories"),
+    ("Address", "addresses"),
+    ("Key", "keys"),
+    ("Media", "media"),
+    ("Inventory", "inventory"),
+    ("Person", "people"),
+    ("Status", "statuses"),
+    ("ReadingHourly", "reading_hourly"),
+    ("Box", "boxes"),
+])
+def test_table_names_are_plural_snake_case(entity: str, table: str) -> None:
+    assert table_name(entity) == table
+
+
+def test_pluralize_only_the_last_word() -> None:
+    assert pluralize("post_like") == "post_likes"
+
+
+# --------------------------------------------------------------------------- columns
+
+def test_columns_from_attributes() -> None:
+    s = design(SHOP)
+    users, orders, items = s.table("users"), s.table("orders"), s.table("order_items")
+    facts = [
+        # (table, column, kind, length/precision, nullable)
+        (users, "email", TypeKind.string, 320, False),
+        (users, "nickname", TypeKind.string, 255, True),
+        (orders, "total", TypeKind.decimal, 19, False),
+        (orders, "status", TypeKind.enum, None, False),
+        (orders, "user_id", TypeKind.bigint, None, False),
+        (orders, "coupon_id", TypeKind.bigint, None, True),
+        (items, "order_id", TypeKind.uuid, None, False),  # the parent's key type
+        (items, "quantity", TypeKind.int, None, False),
+    ]
+    for table, col, kind, size, nullable in facts:
+        c = table.column(col)
+        assert c.type.kind == kind, (table.name, col)
+        assert (c.type.length or c.type.precision) == size, (table.name, col)
+        assert c.nullable == nullable, (table.name, col)
+    assert orders.column("total").type.scale == 4
+    assert users.column("email").sensitive
+
+
+def test_checks_for_enums_money_quantities_and_emails() -> None:
+    s = design(SHOP)
+    checks = {(t.name, c.column): c for t in s.tables for c in t.checks}
+    assert checks[("orders", "status")].values == ["pending", "paid"]
+    assert checks[("orders", "total")].min == 0
+    assert ("orders", "balance_adjustment") not in checks  # signed money stays signed
+    assert checks[("order_items", "quantity")].min == 0
+    assert checks[("users", "email")].not_blank
+
+
+def test_timestamps_and_append_only() -> None:
+    s = design(SHOP)
+    assert {"created_at", "updated_at"} <= {c.name for c in s.table("orders").columns}
+    items = s.table("order_items")
+    assert "updated_at" not in {c.name for c in items.columns}
+    assert any("append-only" in n for n in items.notes)
+    assert items.column("created_at").default is not None
+
+
+def test_unique_attribute_becomes_a_named_constraint() -> None:
+    users = design(SHOP).table("users")
+    assert [(u.name, u.columns) for u in users.uniques] == [("users_email_key", ["email"])]
+
+
+# --------------------------------------------------------------------------- keys
+
+def test_keys_bigint_identity_by_default_uuid_v7_when_public() -> None:
+    s = design(SHOP)
+    users, orders = s.table("users"), s.table("orders")
+    assert users.column("id").identity and users.column("id").type.kind == TypeKind.bigint
+    assert "bigint identity" in users.key_reason
+    assert orders.column("id").type.kind == TypeKind.uuid
+    assert orders.column("id").default is not None
+    assert orders.column("id").default.kind.value == "uuid_v7"
+    assert "UUIDv7" in orders.key_reason and "outside the database" in orders.key_reason
+
+
+def test_several_regions_make_every_key_uuid_v7() -> None:
+    s = design({**SHOP, "scale": {"regions": ["eu-west-1", "us-east-1"]}})
+    for t in s.tables:
+        assert t.column("id").type.kind == TypeKind.uuid, t.name
+        assert "regions" in t.key_reason or "outside" in t.key_reason
+
+
+@pytest.mark.parametrize(("table", "fk", "on_delete"), [
+    ("order_items", "order_items_order_id_fkey", OnDelete.cascade),   # owned
+    ("orders", "orders_user_id_fkey", OnDelete.restrict),             # required, not owned
+    ("orders", "orders_coupon_id_fkey", OnDelete.set_null),           # optional
+])
+def test_foreign_keys_on_delete_by_ownership(table: str, fk: str, on_delete: OnDelete) -> None:
+    t = design(SHOP).table(table)
+    f = next(f for f in t.foreign_keys if f.name == fk)
+    assert f.on_delete == on_delete
+    assert f.reason
+
+
+MANY_TO_MANY = {
+    "entities": {"Project": {"volume": "300k", "attributes": {"name": "string"}},
+                 "User": {"volume": "400k", "attributes": {"name": "string"}}},
+    "relationships": [{"name": "members", "from": "Project", "to": "User",
+                       "kind": "many-to-many", "fanout": 12,
+                       "attributes": {"role": {"type": "enum", "values": ["lead", "member"]}}}],
+    "access_patterns": [{"name": "project_members", "kind": "traversal", "entity": "Project",
+                         "via": "members", "rate": "50/s"}],
+}
+
+
+def test_many_to_many_junction() -> None:
+    s = design(MANY_TO_MANY)
+    j = s.table("project_members")
+    assert j.role == TableRole.junction
+    assert j.primary_key == ["project_id", "user_id"]
+    assert {c.name for c in j.columns} == {"project_id", "user_id", "role", "created_at"}
+    assert {f.ref_table for f in j.foreign_keys} == {"projects", "users"}
+    assert all(f.on_delete == OnDelete.cascade for f in j.foreign_keys)
+    assert index_columns(j) == [["user_id", "project_id"]]  # the reverse direction
+    q = next(q for q in s.queries if q.pattern == "project_members")
+    assert (q.table, q.index) == ("project_members", "project_members_pkey")
+
+
+def test_self_many_to_many_gets_distinct_columns() -> None:
+    s = design({
+        "entities": {"User": {"volume": "1M"}},
+        "relationships": [{"name": "follows", "from": "User", "to": "User",
+                           "kind": "many-to-many"}],
+    })
+    j = s.table("user_follows")
+    assert j.primary_key == ["user_id", "follows_user_id"]
+
+
+def test_big_blob_goes_to_object_storage() -> None:
+    s = design({"entities": {"Media": {"volume": "1M", "attributes": {
+        "content": {"type": "blob", "avg_size": "450k"},
+        "thumb": {"type": "blob", "avg_size": "8k"},
+    }}}})
+    t = s.table("media")
+    names = {c.name for c in t.columns}
+    assert "content_key" in names and "content" not in names
+    assert t.column("thumb").type.kind == TypeKind.blob
+    assert any("object storage" in n for n in t.notes)
+
+
+def test_list_is_an_array_and_map_is_json() -> None:
+    t = design({"entities": {"Task": {"attributes": {
+        "labels": {"type": "list", "items": "string"}, "extra": "map"}}}}).table("tasks")
+    assert t.column("labels").type.kind == TypeKind.array
+    assert t.column("labels").type.items == TypeKind.string
+    assert t.column("extra").type.kind == TypeKind.json
+
+
+# --------------------------------------------------------------------------- indexes
+
+def test_index_equality_then_sort_then_range() -> None:
+    s = design({
+        "entities": {"Category": {"volume": "1k"},
+                     "Product": {"volume": "1M", "attributes": {
+                         "price": "money", "status": {"type": "enum", "values": ["a", "b"]}}}},
+        "relationships": [{"from": "Product", "to": "Category", "kind": "many-to-one"}],
+        "access_patterns": [{"name": "by_price", "entity": "Product",
+                             "where": {"status": "eq", "price": "range", "category": "eq"},
+                             "order_by": "-created_at", "limit": 48, "rate": "60/s"}],
+    })
+    t = s.table("products")
+    ix = index_of(t, "products_category_id_status_created_at_price_idx")
+    # category (1k values) before status (2 values); then the sort; then the range
+    assert [(c.name, c.desc) for c in ix.columns] == [
+        ("category_id", False), ("status", False), ("created_at", True), ("price", False)]
+    assert ix.serves == ["by_price"]
+    assert "60/s" in ix.reason
+
+
+def test_prefix_and_merge_into_longer_index() -> None:
+    s = design(SHOP)
+    orders = s.table("orders")
+    # user_paid_orders (user_id) is a left prefix of user_orders (user_id, created_at DESC):
+    # one index serves both, and it is also the foreign key's index.
+    ix = index_of(orders, "orders_user_id_created_at_idx")
+    assert set(ix.serves) == {"user_orders", "user_paid_orders"}
+    assert "orders_user_id_fkey" in ix.reason
+    assert ["user_id"] not in index_columns(orders)
+
+
+def test_every_foreign_key_is_indexed() -> None:
+    orders = design(SHOP).table("orders")
+    assert ["coupon_id"] in index_columns(orders)
+
+
+def test_unique_constraint_serves_point_lookup() -> None:
+    s = design(SHOP)
+    q = next(q for q in s.queries if q.pattern == "login")
+    assert q.index == "users_email_key"
+    assert s.table("users").indexes == []
+
+
+def test_covering_only_for_hot_projected_patterns() -> None:
+    doc = {
+        "entities": {"Product": {"volume": "1M"},
+                     "Media": {"volume": "5M", "attributes": {
+                         "position": "int", "mime": "string", "alt": "text"}}},
+        "relationships": [{"from": "Media", "to": "Product", "kind": "many-to-one"}],
+        "access_patterns": [{"name": "product_media", "entity": "Media",
+                             "where": {"product": "eq"}, "order_by": "position",
+                             "project": ["id", "mime", "position"], "rate": "1500/s"}],
+    }
+    ix = design(doc).table("media").indexes[0]
+    assert ix.include == ["mime"]  # id is in every index already; position is a key column
+    doc["access_patterns"][0]["rate"] = "10/s"
+    assert design(doc).table("media").indexes[0].include == []
+
+
+def test_text_search_is_a_gin_index_and_prefix_uses_pattern_ops() -> None:
+    s = design({
+        "entities": {"Post": {"volume": "1M", "attributes": {
+            "body": "text", "slug": {"type": "string", "max_length": 100}}}},
+        "access_patterns": [
+            {"name": "search", "entity": "Post", "where": {"body": "text"}, "rate": "5/s"},
+            {"name": "slug_prefix", "entity": "Post", "where": {"slug": "prefix"},
+             "rate": "5/s"},
+        ],
+    })
+    t = s.table("posts")
+    gin = index_of(t, "posts_body_search_idx")
+    assert gin.method == IndexMethod.gin and gin.serves == ["search"]
+    prefix = index_of(t, "posts_slug_pattern_idx")
+    assert prefix.columns[0].pattern_ops
+    by_pattern = {q.pattern: q for q in s.queries}
+    assert by_pattern["search"].filters[0].op == FilterOp.text
+    assert by_pattern["search"].index == "posts_body_search_idx"
+
+
+# --------------------------------------------------------------------------- partitioning
+
+EVENTS = {
+    "entities": {"Device": {"volume": "10k"},
+                 "Event": {"volume": "200M", "growth": "300M/year", "append_only": True,
+                           "attributes": {"kind": "string"}}},
+    "relationships": [{"from": "Event", "to": "Device", "kind": "many-to-one", "owned": True}],
+    "access_patterns": [{"name": "device_events", "entity": "Event",
+                         "where": {"device": "eq", "created_at": "range"},
+                         "order_by": "-created_at", "limit": 100, "rate": "20/s"}],
+}
+
+
+def test_large_append_only_table_is_range_partitioned_by_time() -> None:
+    t = design(EVENTS).table("events")
+    assert t.partitioning is not None
+    assert t.partitioning.kind == PartitionKind.range
+    assert t.partitioning.column == "created_at"
+    # 300M/year = 822k/day: a month is 24.7M rows (under 50M), a year would be 300M
+    assert t.partitioning.interval == "month"
+    assert t.primary_key == ["id", "created_at"]
+    assert "partition column" in t.key_reason
+    assert "822k" in t.partitioning.reason
+
+
+def test_referenced_or_small_tables_are_not_partitioned() -> None:
+    doc = {**EVENTS, "entities": {**EVENTS["entities"], "Tag": {"volume": "10"}},
+           "relationships": [*EVENTS["relationships"],
+                             {"from": "Tag", "to": "Event", "kind": "many-to-one"}]}
+    t = design(doc).table("events")
+    assert t.partitioning is None
+    assert any("refer to it" in n for n in t.notes)
+    assert design(EVENTS).table("devices").partitioning is None
+
+
+# --------------------------------------------------------------------------- queries
+
+def test_one_query_per_read_pattern_naming_its_index() -> None:
+    s = design(SHOP)
+    q = {q.pattern: q for q in s.queries}
+    assert set(q) == {"login", "user_orders", "user_paid_orders", "order_items"}
+    uo = q["user_orders"]
+    assert (uo.table, uo.limit, uo.rate) == ("orders", 20, 200.0)
+    assert [(f.column, f.op) for f in uo.filters] == [("user_id", FilterOp.eq)]
+    assert [(o.column, o.desc) for o in uo.order_by] == [("created_at", True)]
+    assert uo.index == "orders_user_id_created_at_idx"
+
+
+def test_aggregate_query_ranges_over_time_with_equality_on_groups() -> None:
+    s = design({
+        "entities": {"Payment": {"volume": "10M", "attributes": {
+            "provider": {"type": "enum", "values": ["a", "b"]}, "amount": "money"}}},
+        "access_patterns": [{"name": "revenue", "kind": "aggregate", "entity": "Payment",
+                             "time": "created_at", "window": "1h", "group_by": ["provider"],
+                             "measure": "sum(amount)", "rate": "1/min"}],
+    })
+    q = s.queries[0]
+    assert [(f.column, f.op) for f in q.filters] == [
+        ("provider", FilterOp.eq), ("created_at", FilterOp.range)]
+    assert "amount" in q.project
+    assert q.index == "payments_provider_created_at_idx"
+
+
+# --------------------------------------------------------------------------- properties
+
+def constraint_index_names(t: Table) -> set[str]:
+    return {f"{t.name}_pkey", *(u.name for u in t.uniques)}
+
+
+def assert_no_redundant_index(schema: Schema) -> None:
+    for t in schema.tables:
+        keyed = [(f"{t.name}_pkey", t.primary_key), *((u.name, u.columns) for u in t.uniques)]
+        btrees = [(i.name, [(c.name, c.pattern_ops) for c in i.columns])
+                  for i in t.indexes if i.method == IndexMethod.btree]
+        for name, cols in btrees:
+            for other, ocols in btrees:
+                if other != name:
+                    assert ocols[: len(cols)] != cols, f"{name} is a left prefix of {other}"
+            for other, kcols in keyed:
+                plain = [(c, False) for c in kcols]
+                assert plain[: len(cols)] != cols, f"{name} duplicates constraint {other}"
+        gins = [tuple(i.column_names) for i in t.indexes if i.method != IndexMethod.btree]
+        assert len(gins) == len(set(gins)), t.name
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_examples_have_no_redundant_index_and_every_query_has_one(name: str) -> None:
+    spec = load_example(name)
+    s = design_relational(spec, all_relational(spec))
+    assert_no_redundant_index(s)
+    names = [n for t in s.tables for n in
+             [*(i.name for i in t.indexes), *constraint_index_names(t)]]
+    assert len(names) == len(set(names)), "index names are unique across the schema"
+    assert all(len(n) <= 63 for n in names)
+    by_table = {t.name: t for t in s.tables}
+    reads = [p.name for p in spec.access_patterns if p.kind.value != "write"]
+    assert sorted(q.pattern for q in s.queries) == sorted(reads)
+    for q in s.queries:
+        t = by_table[q.table]
+        assert q.index in {i.name for i in t.indexes} | constraint_index_names(t), q.pattern
+        served = next((i for i in t.indexes if i.name == q.index), None)
+        if served is not None:
+            assert q.pattern in served.serves
+    for t in s.tables:
+        for fk in t.foreign_keys:
+            leads = [i.column_names for i in t.indexes] + [t.primary_key] + [
+                u.columns for u in t.uniques]
+            assert any(cols[: len(fk.columns)] == fk.columns for cols in leads), fk.name
+
+
+def test_only_relational_entities_are_designed() -> None:
+    spec = load_example("shop")
+    decisions = Decisions(system="shop", parts=[
+        Decision(part="core", entities=[e for e in spec.entities if e != "Session"],
+                 paradigm=Paradigm.relational, product="postgresql",
+                 product_name="PostgreSQL"),
+        Decision(part="sessions", entities=["Session"], paradigm=Paradigm.key_value,
+                 product="redis", product_name="Redis"),
+    ])
+    s = design_relational(spec, decisions)
+    assert "sessions" not in {t.name for t in s.tables}
+    assert "session_get" not in {q.pattern for q in s.queries}
+
+
+def synthetic_spec(n_entities: int, n_patterns: int) -> Spec:
+    """A large spec: a chain of entities, four patterns on each."""
+    entities: dict[str, Any] = {}
+    rels = []
+    patterns = []
+    for i in range(n_entities):
+        entities[f"Thing{i}"] = {"volume": "5M", "growth": "20%/year", "attributes": {
+            "name": {"type": "string", "max_length": 100},
+            "status": {"type": "enum", "values": ["a", "b", "c"]},
+            "amount": "money", "note": {"type": "text", "required": False},
+            "code": {"type": "string", "unique": True}}}
+        if i:
+            rels.append({"from": f"Thing{i}", "to": f"Thing{i - 1}", "kind": "many-to-one"})
+    for j in range(n_patterns):
+        i = j % n_entities
+        e = f"Thing{i}"
+        shape = j // n_entities % 4
+        where: dict[str, str] = (
+            {"code": "eq"} if shape == 0 else
+            {"status": "eq", "amount": "range"} if shape == 1 else
+            {f"thing{i - 1}" if i else "status": "eq"} if shape == 2 else
+            {"name": "prefix"})
+        patterns.append({"name": f"p{j}", "entity": e, "where": where,
+                         "order_by": "-created_at" if shape == 2 else [], "rate": "10/s"})
+    return Spec.model_validate({"system": "big", "entities": entities, "relationships": rels,
+                                "access_patterns": patterns})
+
+
+def test_500_entities_and_2000_patterns_design_and_render_fast() -> None:
+    from dbarch.render.ddl import render_ddl
+
+    spec = synthetic_spec(500, 2000)
+    started = time.perf_counter()
+    s = design_relational(spec, all_relational(spec))
+    for dialect in ("postgresql", "mysql", "sqlite"):
+        render_ddl(s, dialect)
+    elapsed = time.perf_counter() - started
+    assert len(s.tables) == 500 and len(s.queries) == 2000
+    assert_no_redundant_index(s)
+    assert elapsed < 2.0, f"{elapsed:.2f}s"
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_one_pass_fields_equal_the_models_rule(name: str) -> None:
+    from dbarch.design.relational import fields_of, references_by_child
+
+    spec = load_example(name)
+    refs = references_by_child(spec)
+    for entity in spec.entities:
+        assert fields_of(spec, entity, refs) == spec.fields_of(entity)
