@@ -159,6 +159,8 @@ class Engine(ABC):
     """sqlite, postgresql or mariadb: the engine's name in reports."""
     dialect: str = ""
     """The DDL dialect this engine reads: sqlite, postgresql or mysql."""
+    quote_char: str = '"'
+    """How the dialect quotes an identifier."""
 
     def __init__(self, url: str, *, keep: bool = False) -> None:
         self.url = url
@@ -209,6 +211,11 @@ class Engine(ABC):
     @abstractmethod
     def explain(self, sql: str) -> Plan:
         """The planner's plan for `sql`, parsed into a Plan. The query is not run."""
+
+    def row_count(self, table: str) -> int:
+        """How many rows `table` (or a partition of it) holds."""
+        q = self.quote_char
+        return int(self.query(f"SELECT count(*) FROM {q}{table}{q}")[0][0])
 
     def explain_without_scans(self, sql: str) -> Plan | None:
         """The plan with full scans made prohibitively expensive, where the engine allows it.

@@ -106,6 +106,7 @@ class MariaDBEngine(Engine):
 
     name = "mariadb"
     dialect = "mysql"
+    quote_char = "`"
 
     def __init__(self, url: str, *, keep: bool = False) -> None:
         super().__init__(url, keep=keep)
@@ -173,10 +174,14 @@ class MariaDBEngine(Engine):
         data = [tuple(_adapt(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows]
         statement = f"INSERT INTO `{table}` ({cols}) VALUES ({marks})"
         try:
+            # One transaction per table: autocommit would flush the redo log once per batch.
+            self.conn.begin()
             with self.conn.cursor() as cur:
                 for start in range(0, len(data), 2000):
                     cur.executemany(statement, data[start : start + 2000])
+            self.conn.commit()
         except pymysql.Error as exc:
+            self.conn.rollback()
             raise self.fail(f"loading {len(data)} rows into {table} failed", exc) from exc
         return len(data)
 

@@ -94,11 +94,22 @@ def _range(
 ) -> tuple[Any, Any]:
     """A window of existing values around the anchor's value."""
     eq = [f.column for f in q.filters if f.op == FilterOp.eq]
-    same = [r for r in rows if all(r[index[c]] == anchor[index[c]] for c in eq)]
-    values = sorted(r[index[column]] for r in same)
-    share = RANGE_SHARE_WITHIN if eq else RANGE_SHARE_ALONE
+    value = anchor[index[column]]
+    low, high = _window(sorted(r[index[column]] for r in rows), value, RANGE_SHARE_ALONE)
+    if eq:
+        # Within one user's rows, half of them; but never narrower than the 1% window of the
+        # whole table, or a user with one row would turn the range into an equality.
+        same = sorted(r[index[column]] for r in rows
+                      if all(r[index[c]] == anchor[index[c]] for c in eq))
+        within = _window(same, value, RANGE_SHARE_WITHIN)
+        low, high = min(low, within[0]), max(high, within[1])
+    return low, high
+
+
+def _window(values: list[Any], centre_value: Any, share: float) -> tuple[Any, Any]:
+    """About `share` of the sorted `values`, around `centre_value`."""
     width = max(1, int(len(values) * share))
-    centre = values.index(anchor[index[column]])
+    centre = values.index(centre_value)
     low = max(0, min(centre - width // 2, len(values) - 1 - width))
     high = min(len(values) - 1, low + width)
     return values[low], values[high]

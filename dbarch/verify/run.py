@@ -11,6 +11,7 @@ never counted as ok. Every namespace created is dropped afterwards unless `keep`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from dbarch.engines import SCHEMES, engine_for, redact
@@ -44,7 +45,10 @@ def verify(
     every engine, so the engines are compared on identical data.
     """
     rows = sample or generate(schema, spec, seed=seed)
-    return VerifyReport(engines=[verify_on(url, schema, ddl, rows, keep=keep) for url in urls])
+    # Engines are independent servers, each with its own connection: verify them side by side.
+    with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
+        reports = list(pool.map(lambda url: verify_on(url, schema, ddl, rows, keep=keep), urls))
+    return VerifyReport(engines=reports)
 
 
 def verify_on(
@@ -104,6 +108,9 @@ def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample
     check = PatternCheck(pattern=q.pattern, sql=sql, expected_index=expected, ok=False)
     try:
         plan = engine.explain(sql)
+        # A partition the sample left empty (one created ahead for future dates) costs nothing
+        # to scan, and a planner rightly reads it in full rather than through an index.
+        plan.full_scans = [t for t in plan.full_scans if t == q.table or engine.row_count(t)]
         check.rows = len(engine.query(sql))
         indexes = engine.indexes(q.table)
     except EngineError as exc:
