@@ -22,7 +22,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from dbarch.design.relational import design_relational
-from dbarch.render.ddl import ddl_statements, render_ddl
+from dbarch.render.ddl import ddl_statements, render_ddl, renderer_for
 from dbarch.schema.model import (
     Check,
     Column,
@@ -363,3 +363,42 @@ def test_sqlite_fts5_table_follows_its_rows() -> None:
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO user (email, password_hash, profile) VALUES ('x@y.z', 'h', "
                      "'not json')")
+
+
+@pytest.mark.engine
+def test_every_postgresql_keyword_works_as_a_name() -> None:
+    """Quoting is decided from data: check it against the server's own keyword list."""
+    r = renderer_for("postgresql")
+    with pg_db() as conn:
+        words = [w for (w,) in conn.execute("SELECT word FROM pg_get_keywords()")]
+        cols = ", ".join(f"{r.quote(w)} int" for w in words)
+        conn.execute(f"CREATE TABLE keywords ({cols})")
+        with conn.transaction():  # one commit, not one per word
+            for w in words:
+                conn.execute(f"CREATE TABLE {r.quote(w)} ({r.quote(w)} int)")
+
+
+@pytest.mark.engine
+def test_every_mariadb_keyword_works_as_a_name() -> None:
+    r = renderer_for("mysql")
+    with maria_db() as conn, conn.cursor() as cur:
+        cur.execute("SELECT word FROM information_schema.keywords")
+        words = sorted({w.lower() for (w,) in cur.fetchall() if w.replace("_", "").isalnum()})
+        cols = ", ".join(f"{r.quote(w)} int" for w in words)
+        cur.execute(f"CREATE TABLE keywords ({cols})")  # up to 1017 columns in InnoDB
+        reserved = [w for w in words if r.quote(w) != w]
+        for w in reserved:
+            cur.execute(f"CREATE TEMPORARY TABLE {r.quote(w)} (x int)")
+            cur.execute(f"DROP TEMPORARY TABLE {r.quote(w)}")
+        unquoted = [w for w in words if r.quote(w) == w]
+        cur.execute("CREATE TABLE plain (" + ", ".join(f"{w} int" for w in unquoted) + ")")
+
+
+def test_every_keyword_works_as_a_name_on_sqlite() -> None:
+    r = renderer_for("sqlite")
+    words = sorted(r.reserved | renderer_for("postgresql").reserved
+                   | renderer_for("mysql").reserved)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE keywords (" + ", ".join(f"{r.quote(w)} int" for w in words) + ")")
+    for w in words:
+        conn.execute(f"CREATE TABLE {r.quote(w)} ({r.quote(w)} int)")
