@@ -503,3 +503,42 @@ def test_one_pass_fields_equal_the_models_rule(name: str) -> None:
     refs = references_by_child(spec)
     for entity in spec.entities:
         assert fields_of(spec, entity, refs) == spec.fields_of(entity)
+
+
+def test_patterns_another_store_serves_get_no_index() -> None:
+    spec = Spec.model_validate({"system": "t", **{
+        "entities": {"Post": {"volume": "1M", "attributes": {"body": "text"}}},
+        "access_patterns": [
+            {"name": "search", "entity": "Post", "where": {"body": "text"}, "rate": "50/s"},
+            {"name": "recent", "entity": "Post", "where": {"created_at": "range"},
+             "rate": "5/s"}]}})
+    decisions = Decisions(system="t", parts=[
+        Decision(part="core", entities=["Post"], patterns=["recent"],
+                 paradigm=Paradigm.relational, product="postgresql", product_name="PostgreSQL"),
+        Decision(part="search", entities=["Post"], patterns=["search"],
+                 paradigm=Paradigm.search, product="opensearch", product_name="OpenSearch"),
+    ])
+    s = design_relational(spec, decisions)
+    t = s.table("posts")
+    assert [q.pattern for q in s.queries] == ["recent"]
+    assert all(i.method == IndexMethod.btree for i in t.indexes)
+    assert any("search: served by OpenSearch" in n for n in t.notes)
+
+
+def test_reference_to_an_entity_in_another_store_has_no_foreign_key() -> None:
+    spec = Spec.model_validate({"system": "t", **{
+        "entities": {"Device": {"volume": "10k"}, "Reading": {"volume": "1B"}},
+        "relationships": [{"from": "Device", "to": "Reading", "kind": "one-to-one",
+                           "name": "last_reading", "required": False}]}})
+    decisions = Decisions(system="t", parts=[
+        Decision(part="core", entities=["Device"], paradigm=Paradigm.relational,
+                 product="postgresql", product_name="PostgreSQL"),
+        Decision(part="ts", entities=["Reading"], paradigm=Paradigm.time_series,
+                 product="timescaledb", product_name="TimescaleDB"),
+    ])
+    t = design_relational(spec, decisions).table("devices")
+    col = t.column("last_reading_id")
+    assert col.nullable and col.comment and "no foreign key" in col.comment
+    assert t.foreign_keys == []
+    # one-to-one: the reference is unique
+    assert [u.columns for u in t.uniques] == [["last_reading_id"]]

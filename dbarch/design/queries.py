@@ -23,7 +23,7 @@ def draft_queries(d: Design) -> list[AccessQuery]:
     """One AccessQuery per read, aggregate and traversal pattern on a relational entity."""
     out = []
     for p in d.spec.access_patterns:
-        if p.kind == PatternKind.write or p.entity not in d.tables:
+        if p.kind == PatternKind.write or p.entity not in d.tables or p.name in d.elsewhere:
             continue
         q = (traversal_query(d, p) if p.kind == PatternKind.traversal
              else aggregate_query(d, p) if p.kind == PatternKind.aggregate
@@ -38,6 +38,7 @@ def draft_write_lookups(d: Design) -> list[AccessQuery]:
     out = []
     for p in d.spec.access_patterns:
         if (p.kind == PatternKind.write and p.where and p.entity in d.tables
+                and p.name not in d.elsewhere
                 and p.operation in (WriteOp.update, WriteOp.delete, WriteOp.upsert)):
             out.append(read_query(d, p))
     return out

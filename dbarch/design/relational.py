@@ -28,7 +28,7 @@ from dbarch.schema.model import (
     TypeKind,
     Unique,
 )
-from dbarch.select.model import Decisions
+from dbarch.select.model import Decisions, Paradigm
 from dbarch.spec.model import (
     Attribute,
     AttrType,
@@ -53,6 +53,7 @@ class Design:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # entity -> field -> col
     refs: dict[str, list[Relationship]] = field(default_factory=dict)  # child -> references
     fields: dict[str, dict[str, str]] = field(default_factory=dict)  # Spec.fields_of, cached
+    elsewhere: dict[str, str] = field(default_factory=dict)  # pattern -> the store serving it
 
     def column_of(self, entity: str, field_name: str) -> str:
         """The column that stores a spec field (`user` → `user_id`, `id` → `id`)."""
@@ -62,7 +63,8 @@ class Design:
 def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     """The relational schema for `decisions.relational_entities` of `spec`."""
     entities = [e for e in decisions.relational_entities if e in spec.entities]
-    d = Design(spec=spec, entities=entities, refs=references_by_child(spec))
+    d = Design(spec=spec, entities=entities, refs=references_by_child(spec),
+               elsewhere=served_elsewhere(decisions))
     d.fields = {e: fields_of(spec, e, d.refs) for e in entities}
     for name in entities:
         d.tables[name] = entity_table(spec, name, set(entities), d.refs.get(name, []))
@@ -80,6 +82,8 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
         note = ttl_note(spec, name, d.tables[name])
         if note:
             d.tables[name].notes.append(note)
+    for note_table, note in elsewhere_notes(d):
+        note_table.notes.append(note)
     drafted = queries.draft_queries(d)
     writes = queries.draft_write_lookups(d)
     tables = all_tables(d)
@@ -87,6 +91,30 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     for note_table, note in fan_in_notes(d):
         note_table.notes.append(note)
     return Schema(name=spec.system, tables=tables, queries=drafted)
+
+
+def served_elsewhere(decisions: Decisions) -> dict[str, str]:
+    """Patterns the selection gives to a non-relational store only (a search engine, a cache):
+    the relational schema does not index for them. Pattern → the product serving it."""
+    relational = {p for part in decisions.parts if part.paradigm == Paradigm.relational
+                  for p in part.patterns}
+    return {p: part.product_name for part in decisions.parts
+            if part.paradigm != Paradigm.relational
+            for p in part.patterns if p not in relational}
+
+
+def elsewhere_notes(d: Design) -> list[tuple[Table, str]]:
+    """Say on each table which of its patterns another store answers, so no index is missed
+    by mistake."""
+    out = []
+    for entity, table in d.tables.items():
+        names = [p.name for p in d.spec.access_patterns
+                 if p.entity == entity and p.name in d.elsewhere]
+        for product in dict.fromkeys(d.elsewhere[n] for n in names):
+            mine = [n for n in names if d.elsewhere[n] == product]
+            out.append((table, f"{', '.join(mine)}: served by {product}, so this table carries "
+                               "no index for them"))
+    return out
 
 
 def all_tables(d: Design) -> list[Table]:
