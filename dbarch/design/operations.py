@@ -134,6 +134,7 @@ def operations_plan(
     retention: list[Guard] = []
     security: list[Guard] = []
     partitioned = {t.name for t in (schema.tables if schema else []) if t.partitioning}
+    targets_p99 = {p.name: p.p99 for p in spec.access_patterns}
     for part in capacity.parts:
         ops = product_ops(part.product)
         name = part.ceiling.name
@@ -147,7 +148,7 @@ def operations_plan(
             restore_within_rto=restore <= targets.rto_seconds, cadence=cadence,
         ))
         for pattern in part.patterns:
-            p99 = next(p.p99 for p in spec.access_patterns if p.name == pattern.name)
+            p99 = targets_p99.get(pattern.name)
             if p99 is not None:
                 monitors.append(Monitor(part.part, f"{pattern.name} latency",
                                         f"p99 of {pattern.name} measured at the application",
@@ -193,8 +194,9 @@ def _sensitive_columns(spec: Spec, schema: Schema | None, tables: list[Any]) -> 
         for t in schema.tables:
             if t.name in names:
                 out += [f"{t.name}.{c.name}" for c in t.columns if c.sensitive]
+    in_schema = {t.name for t in schema.tables} if schema is not None else set()
     for t in tables:
-        if schema is not None and any(s.name == t.table for s in schema.tables):
+        if t.table in in_schema:
             continue
         entity = spec.entities.get(t.entity) if t.entity else None
         if entity is not None:

@@ -20,7 +20,15 @@ from ruamel.yaml import YAML
 
 from dbarch.schema.model import Column, Table, TypeKind
 from dbarch.select.model import Decision, Decisions, Paradigm
-from dbarch.spec.model import AccessPattern, AttrType, Consistency, Op, PatternKind, Spec
+from dbarch.spec.model import (
+    AccessPattern,
+    AttrType,
+    Consistency,
+    Op,
+    PatternKind,
+    RelKind,
+    Spec,
+)
 from dbarch.spec.quantities import human_bytes, human_count, human_rate
 
 # Spec attribute types stored without a relational schema (non-relational parts) map onto the
@@ -126,6 +134,7 @@ class PatternLoad:
     rate_now: float
     growth: float
     rows_per_op: int
+    transaction: bool = False
 
     @property
     def is_read(self) -> bool:
@@ -317,7 +326,7 @@ def pattern_loads(spec: Spec, decision: Decision, decisions: Decisions) -> list[
         if p.kind == PatternKind.write:
             mine = [e for e in p.touches if e in decision.entities] or p.touches
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
-                                     _growth(spec, p.touches), len(mine)))
+                                     _growth(spec, p.touches), len(mine), p.transaction))
         else:
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
                                      _growth(spec, [p.entity or ""]), 1))
@@ -327,8 +336,7 @@ def pattern_loads(spec: Spec, decision: Decision, decisions: Decisions) -> list[
 def _service_time(spec: Spec, load: PatternLoad) -> float:
     times = scaling_data()["service_time_seconds"]
     if load.kind == PatternKind.write:
-        pattern = next(p for p in spec.access_patterns if p.name == load.name)
-        return times["transaction"] if pattern.transaction else times["write"]
+        return times["transaction"] if load.transaction else times["write"]
     return times[load.kind.value]
 
 
@@ -563,16 +571,23 @@ class ShardKey:
     reference: list[str]
 
 
-def _ancestors(spec: Spec, entity: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [entity]
-    while todo:
-        e = todo.pop()
-        for r in spec.references_of(e):
-            if r.parent not in seen:
-                seen.add(r.parent)
-                todo.append(r.parent)
-    return seen
+def _ancestor_map(spec: Spec, entities: Iterable[str]) -> dict[str, set[str]]:
+    """Every entity's transitive parents, computed once (specs reach hundreds of entities)."""
+    parents: dict[str, list[str]] = {}
+    for r in spec.relationships:
+        if r.kind != RelKind.many_to_many:
+            parents.setdefault(r.child, []).append(r.parent)
+    out: dict[str, set[str]] = {}
+    for e in entities:
+        seen: set[str] = set()
+        todo = [e]
+        while todo:
+            for p in parents.get(todo.pop(), []):
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        out[e] = seen - {e}
+    return out
 
 
 def shard_key_candidates(
@@ -590,22 +605,27 @@ def shard_key_candidates(
     rows = {t.entity: t.rows_horizon for t in tables if t.entity}
     total_rows = sum(rows.values()) or 1
     total_rate = sum(ld.rate_now for ld in loads) or 1.0
-    parents = {r.parent for e in rows for r in spec.references_of(e) if r.parent in rows}
+    ancestors = _ancestor_map(spec, rows)
+    refs: dict[tuple[str, str], str] = {}
+    for r in spec.relationships:
+        if r.kind != RelKind.many_to_many and r.child in rows and r.parent in rows:
+            refs.setdefault((r.child, r.parent), r.field_name)
     out = []
-    for parent in sorted(parents):
-        under = [e for e in rows if e == parent or parent in _ancestors(spec, e)]
-        reference = [e for e in rows if e not in under and rows[e] <= ref_max]
-        fields = {e: r.field_name for e in under for r in spec.references_of(e)
-                  if r.parent == parent}
+    for parent in sorted({p for _, p in refs}):
+        under = [e for e in rows if e == parent or parent in ancestors[e]]
+        inside = set(under)
+        reference = [e for e in rows if e not in inside and rows[e] <= ref_max]
+        copied = set(reference)
+        fields = {e: refs[e, parent] for e in under if (e, parent) in refs}
         local = 0.0
         for ld in loads:
             p = patterns[ld.name]
             if p.kind == PatternKind.write:
-                if all(e in under for e in p.touches):
+                if all(e in inside for e in p.touches):
                     local += ld.rate_now
             elif (p.entity == parent and p.where.get("id") == Op.eq) or (
                 p.entity in fields and p.where.get(fields[p.entity]) == Op.eq
-            ) or p.entity in reference:
+            ) or p.entity in copied:
                 local += ld.rate_now
         field_name = f"{sorted(set(fields.values()))[0]}_id" if fields else "id"
         share = sum(rows[e] for e in under) / total_rows

@@ -188,11 +188,11 @@ def _money_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
              if attr.type == AttrType.money]
     if not money:
         return None
-    columns = []
-    for t in schema.tables:
-        for e, a in money:
-            if t.entity == e and any(c.name == a for c in t.columns):
-                columns.append((t.name, t.column(a)))
+    money_of: dict[str, set[str]] = {}
+    for e, a in money:
+        money_of.setdefault(e, set()).add(a)
+    columns = [(t.name, c) for t in schema.tables for c in t.columns
+               if c.name in money_of.get(t.entity or "", ())]
     shapes = sorted({
         f"decimal({c.type.precision},{c.type.scale or 0})" if c.type.kind == TypeKind.decimal
         else c.type.kind.value for _, c in columns

@@ -1,0 +1,324 @@
+"""The architecture document, ADRs and diagrams, on the hand-built shop design."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from test_report_fixtures import (
+    SHOP,
+    SHOP_DDL,
+    shop_decisions,
+    shop_schema,
+    shop_spec,
+    shop_verify,
+)
+
+from dbarch.report import write_documents
+from dbarch.schema.model import (
+    AccessQuery,
+    Column,
+    ColumnType,
+    FilterOp,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    QueryFilter,
+    Schema,
+    Table,
+    TypeKind,
+)
+from dbarch.select.model import Decision, Decisions, Paradigm, Rejected
+from dbarch.spec.model import Spec
+
+SECTIONS = [
+    "## 1. Requirements summary",
+    "## 2. Recommended databases",
+    "## 3. Schema design",
+    "## 4. Indexes",
+    "## 5. Scaling strategy",
+    "## 6. Migration plan",
+    "## 7. Operational considerations",
+    "## 8. Checklist",
+]
+FORBIDDEN = re.compile(r"TODO|TBD|lorem|\{\{|\{%|\bNone\b|\bnan\b|e\+\d")
+
+
+def _docs(**kw: object) -> dict[str, str]:
+    args = {"spec": shop_spec(), "decisions": shop_decisions(), "schema": shop_schema(),
+            "verify": shop_verify(), "ddl": SHOP_DDL}
+    args.update(kw)
+    return write_documents(**args, today=date(2026, 11, 25))  # type: ignore[arg-type]
+
+
+def sections(text: str) -> dict[str, str]:
+    """Section heading → body, for the eight numbered sections."""
+    bodies = {}
+    for i, head in enumerate(SECTIONS):
+        start = text.index(head) + len(head)
+        end = text.index(SECTIONS[i + 1]) if i + 1 < len(SECTIONS) else len(text)
+        bodies[head] = text[start:end].strip()
+    return bodies
+
+
+# Mermaid erDiagram grammar, the parts dbarch writes.
+_ENTITY_OPEN = re.compile(r"^    ([A-Za-z][A-Za-z0-9_]*) \{$")
+_ATTRIBUTE = re.compile(
+    r'^        [A-Za-z][A-Za-z0-9_()\[\]-]* [A-Za-z][A-Za-z0-9_]*'
+    r'( (PK|FK|UK)(, (PK|FK|UK))*)?( "[^"]*")?$'
+)
+_RELATION = re.compile(
+    r'^    ([A-Za-z][A-Za-z0-9_]*) (\|\||\|o|\}o|\}\|)--(\|\||o\||o\{|\|\{) '
+    r'([A-Za-z][A-Za-z0-9_]*) : "[^"]*"$'
+)
+
+
+def parse_er(text: str) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """Parse an erDiagram structurally; fail on any line the grammar does not allow."""
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0] == "erDiagram"
+    entities: dict[str, list[str]] = {}
+    relations = []
+    current: str | None = None
+    for line in lines[1:]:
+        if current is not None:
+            if line == "    }":
+                current = None
+                continue
+            assert _ATTRIBUTE.match(line), f"bad attribute line: {line!r}"
+            entities[current].append(line.split()[1])
+        elif m := _ENTITY_OPEN.match(line):
+            current = m.group(1)
+            assert current not in entities, f"entity {current} declared twice"
+            entities[current] = []
+        elif m := _RELATION.match(line):
+            relations.append((m.group(1), m.group(4)))
+        else:
+            raise AssertionError(f"line is neither an entity block nor a relation: {line!r}")
+    assert current is None, "unclosed entity block"
+    for a, b in relations:
+        assert a in entities and b in entities, f"relation between undeclared {a}, {b}"
+    return entities, relations
+
+
+def parse_flowchart(text: str) -> None:
+    """Structural check of a part diagram: balanced subgraphs, edges between declared nodes."""
+    lines = text.rstrip("\n").split("\n")
+    assert lines[0] == "flowchart LR"
+    depth, nodes = 0, set()
+    for line in lines[1:]:
+        s = line.strip()
+        if s.startswith("subgraph "):
+            depth += 1
+        elif s == "end":
+            depth -= 1
+        elif m := re.match(r'^([A-Za-z][A-Za-z0-9_]*)(\[\("[^"]*"\)\]|\(\["[^"]*"\]\))$', s):
+            nodes.add(m.group(1))
+        elif m := re.match(r"^([A-Za-z]\w*) -->\|\w+\| ([A-Za-z]\w*)$", s):
+            assert m.group(1) in nodes and m.group(2) in nodes, s
+        else:
+            raise AssertionError(f"unexpected flowchart line: {line!r}")
+        assert depth >= 0
+    assert depth == 0
+
+
+def test_all_eight_sections_are_present_and_filled() -> None:
+    text = _docs()["ARCHITECTURE.md"]
+    for head, body in sections(text).items():
+        assert len(body) > 80, head
+    assert not FORBIDDEN.search(text), FORBIDDEN.search(text)
+
+
+def test_every_entity_pattern_and_index_is_named() -> None:
+    text = _docs()["ARCHITECTURE.md"]
+    body = sections(text)
+    for entity in SHOP["entities"]:
+        assert f"| {entity} |" in body["## 1. Requirements summary"]
+    for p in SHOP["access_patterns"]:
+        assert f"| {p['name']} |" in body["## 1. Requirements summary"]
+    for t in shop_schema().tables:
+        for ix in t.indexes:
+            assert f"| {ix.name} | {t.name} |" in body["## 4. Indexes"]
+        for u in t.uniques:
+            assert f"| {u.name} | {t.name} |" in body["## 4. Indexes"]
+    # The index row names the patterns it serves with their rates.
+    assert "user_orders (200/s)" in body["## 4. Indexes"]
+    assert "login (50/s)" in body["## 4. Indexes"]
+
+
+def test_requirements_show_volumes_now_and_at_the_horizon() -> None:
+    req = sections(_docs()["ARCHITECTURE.md"])["## 1. Requirements summary"]
+    assert "| User | 2M | 5.49M | 40%/year |" in req   # 2M x 1.4^3
+    assert "| Order | 10M | 25M | +5M/year |" in req
+    assert "| Session | 200k | 200k | none stated | 1d |" in req
+    assert "email, password_hash" in req
+    assert "99.95%: at most 4.38h of downtime a year" in req
+    assert "- Eventual: product_page." in req
+
+
+def test_er_diagram_parses_and_matches_the_schema() -> None:
+    docs = _docs()
+    entities, relations = parse_er(docs["diagrams/er.mmd"])
+    schema = shop_schema()
+    assert set(entities) == {t.name for t in schema.tables}
+    for t in schema.tables:
+        assert entities[t.name] == [c.name for c in t.columns]
+    assert sorted(relations) == sorted(
+        (fk.ref_table, t.name) for t in schema.tables for fk in t.foreign_keys)
+    assert docs["diagrams/er.mmd"] in docs["ARCHITECTURE.md"]
+
+
+def test_one_to_one_and_optional_references_use_the_right_crows_feet() -> None:
+    parent = Table(name="a", primary_key=["id"],
+                   columns=[Column(name="id", type=ColumnType(kind=TypeKind.bigint))])
+    child = Table(
+        name="b", primary_key=["a_id"],
+        columns=[Column(name="a_id", type=ColumnType(kind=TypeKind.bigint)),
+                 Column(name="c_id", type=ColumnType(kind=TypeKind.bigint), nullable=True)],
+        foreign_keys=[ForeignKey(name="b_a", columns=["a_id"], ref_table="a", ref_columns=["id"]),
+                      ForeignKey(name="b_c", columns=["c_id"], ref_table="a", ref_columns=["id"])],
+    )
+    schema = Schema(name="x", tables=[parent, child])
+    er = _docs(schema=schema)["diagrams/er.mmd"]
+    parse_er(er)
+    assert '    a ||--o| b : "a_id"' in er
+    assert '    a |o--o{ b : "c_id"' in er
+
+
+def test_part_diagram_for_each_non_relational_part() -> None:
+    docs = _docs()
+    parse_flowchart(docs["diagrams/sessions.mmd"])
+    assert "session_get" in docs["diagrams/sessions.mmd"]
+    assert "diagrams/sessions.mmd" in docs["ARCHITECTURE.md"]
+
+
+def test_adrs_have_the_four_parts_status_and_date() -> None:
+    docs = _docs()
+    adrs = sorted(p for p in docs if p.startswith("adr/"))
+    assert [re.match(r"adr/(\d{4})-[a-z0-9-]+\.md$", p) is not None for p in adrs] == \
+        [True] * len(adrs)
+    assert adrs[0] == "adr/0001-use-postgresql-as-the-primary-database.md"
+    titles = " ".join(adrs)
+    for topic in ("redis", "primary-key", "partition", "money", "json"):
+        assert topic in titles, topic
+    for path in adrs:
+        text = docs[path]
+        for head in ("## Context", "## Decision", "## Alternatives", "## Consequences"):
+            assert head in text, (path, head)
+        assert "- Status: Accepted" in text and "- Date: 2026-11-25" in text
+        assert not FORBIDDEN.search(text), path
+        assert path in docs["ARCHITECTURE.md"]
+    money = docs[next(p for p in adrs if "money" in p)]
+    assert "decimal(19,4)" in money and "orders.total" in money and "float" in money
+
+
+def test_verification_names_the_engines_and_flags_failures() -> None:
+    ok = _docs()["ARCHITECTURE.md"]
+    assert "Verification ran on sqlite, postgresql; it did not run on mysql" in ok
+    assert "| user_orders | postgresql | Index Scan using orders_user_id_created_at_idx | 12.3 |" \
+        in ok
+    assert "- [x] Every read pattern has an index" in ok
+    bad = _docs(verify=shop_verify(ok=False))["ARCHITECTURE.md"]
+    assert "**some checks failed**" in bad
+    assert "**no**: postgresql chose a sequential scan" in bad
+    assert "- [ ] Every read pattern has an index" in bad
+    assert "user_orders on postgresql (planner did not use it)" in bad
+
+
+def test_without_verification_the_document_says_so() -> None:
+    text = _docs(verify=None)["ARCHITECTURE.md"]
+    assert "Not verified:" in text
+    assert "- [ ] DDL applied on a real engine — not verified" in text
+    assert "(not verified on an engine)" in text
+
+
+def test_checklist_flags_missing_p99_targets_and_unindexed_patterns() -> None:
+    data = {**SHOP, "access_patterns": [{**p} for p in SHOP["access_patterns"]]}
+    del data["access_patterns"][0]["p99"]
+    schema = shop_schema()
+    schema.queries[2].index = None
+    text = _docs(spec=Spec.model_validate(data), schema=schema)["ARCHITECTURE.md"]
+    assert "- [ ] p99 latency targets — no p99 target for: login" in text
+    assert "product_page (no index)" in text
+    assert "| product_page | products | id eq | — | — | **none** |" in text
+
+
+def test_scaling_section_shows_each_multiple_and_its_steps() -> None:
+    body = sections(_docs()["ARCHITECTURE.md"])["## 5. Scaling strategy"]
+    for head in ("#### Now (day one)", "#### At 1x", "#### At 10x", "#### At 100x"):
+        assert head in body
+    ten = body[body.index("#### At 10x"):body.index("#### At 100x")]
+    assert "**Connection pooling** (core)" in ten and "PgBouncer" in ten
+    assert "**Caching** (core)" in ten and "product_page 30k/s" in ten
+    hundred = body[body.index("#### At 100x"):]
+    assert "User (user_id)" in hundred and "**Sharding** (core)" in hundred
+    assert "https://www.postgresql.org/docs/15/pgbench.html" in body
+
+
+def test_operations_show_the_availability_arithmetic() -> None:
+    body = sections(_docs()["ARCHITECTURE.md"])["## 7. Operational considerations"]
+    assert "(1 − 0.9995) × 8760 h = 4.38h of downtime a year" in body
+    assert "RTO 2.19h, derived" in body
+    assert "pg_stat_replication.replay_lag" in body and "evicted_keys" in body
+    assert "| core | login latency |" in body and "> 20ms" in body
+    assert "users.email, users.password_hash" in body
+
+
+def test_migration_is_greenfield_or_names_the_existing_products() -> None:
+    green = sections(_docs()["ARCHITECTURE.md"])["## 6. Migration plan"]
+    assert green.startswith("Greenfield")
+    spec = Spec.model_validate({**SHOP, "deployment": {"existing": ["postgresql", "mysql"]}})
+    body = sections(_docs(spec=spec)["ARCHITECTURE.md"])["## 6. Migration plan"]
+    assert "postgresql stays: the parts core" in body
+    assert "mysql is replaced" in body and "change-data capture from mysql" in body
+    assert "dbarch migrate plan" in body
+
+
+def _big(n: int) -> tuple[Spec, Decisions, Schema]:
+    entities = {f"E{i}": {"volume": 1000 * (i + 1), "growth": "10%/year",
+                          "attributes": {"name": "string", "amount": "money"}}
+                for i in range(n)}
+    relationships = [{"from": f"E{i}", "to": f"E{i - 1}", "kind": "many-to-one"}
+                     for i in range(1, n)]
+    patterns = [{"name": f"by_parent_{i}", "entity": f"E{i}", "where": {f"e{i - 1}": "eq"},
+                 "rate": "10/s", "p99": "20ms"} for i in range(1, n)]
+    spec = Spec.model_validate({"system": "big", "entities": entities,
+                                "relationships": relationships, "access_patterns": patterns})
+    tables = []
+    queries = []
+    for i in range(n):
+        cols = [Column(name="id", type=ColumnType(kind=TypeKind.bigint), identity=True),
+                Column(name="name", type=ColumnType(kind=TypeKind.string, length=100)),
+                Column(name="amount", type=ColumnType(kind=TypeKind.decimal, precision=19,
+                                                      scale=4))]
+        fks, idx = [], []
+        if i:
+            cols.append(Column(name=f"e{i - 1}_id", type=ColumnType(kind=TypeKind.bigint)))
+            fks.append(ForeignKey(name=f"t{i}_fk", columns=[f"e{i - 1}_id"],
+                                  ref_table=f"t{i - 1}", ref_columns=["id"]))
+            idx.append(Index(name=f"t{i}_e{i - 1}_idx", columns=[IndexColumn(name=f"e{i - 1}_id")],
+                             serves=[f"by_parent_{i}"], reason="filter by parent"))
+            queries.append(AccessQuery(pattern=f"by_parent_{i}", table=f"t{i}",
+                                       filters=[QueryFilter(column=f"e{i - 1}_id",
+                                                            op=FilterOp.eq)],
+                                       index=f"t{i}_e{i - 1}_idx", rate=10))
+        tables.append(Table(name=f"t{i}", entity=f"E{i}", columns=cols, primary_key=["id"],
+                            foreign_keys=fks, indexes=idx, rows=1000 * (i + 1)))
+    decisions = Decisions(system="big", parts=[Decision(
+        part="core", entities=list(entities), patterns=[p["name"] for p in patterns],
+        paradigm=Paradigm.relational, product="postgresql", product_name="PostgreSQL",
+        rejected=[Rejected(product="mongodb", paradigm=Paradigm.document, reason="joins")])])
+    return spec, decisions, Schema(name="big", tables=tables, queries=queries)
+
+
+def test_a_500_entity_design_renders_in_well_under_two_seconds() -> None:
+    spec, decisions, schema = _big(500)
+    start = time.perf_counter()
+    docs = write_documents(spec, decisions, schema, None, {"postgresql": "SELECT 1;\n"},
+                           today=date(2026, 11, 25))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 2.0, f"{elapsed:.2f}s"
+    entities, relations = parse_er(docs["diagrams/er.mmd"])
+    assert len(entities) == 500 and len(relations) == 499
+    assert "| E499 |" in docs["ARCHITECTURE.md"]
