@@ -92,7 +92,13 @@ def _located(root: LocatedMap, path: tuple[Step, ...], filename: str, message: s
              hint: str | None, *, at_key: bool) -> Problem:
     """A Problem at the YAML node `path` names: its key, or its value (more precise)."""
     where = position(root, path)
-    line, column = where.key if at_key or where.resolved < len(path) else where.value
+    beyond = path[where.resolved:]
+    if beyond and all(isinstance(step, int) for step in beyond):
+        # `order_by: -created_at` is one name where the model holds a list: no `[0]` to show.
+        path, beyond = path[: where.resolved], ()
+    # A key the model wants inside this node (a missing key) is shown at the node's key; a
+    # field of a shorthand scalar (`type` of `name: strng`) at the scalar.
+    line, column = where.key if at_key or (beyond and where.container) else where.value
     return Problem(filename, message, line + 1, column + 1, format_path(path), hint)
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from dbarch.errors import InputError, Problem
 
@@ -65,10 +66,16 @@ class Position:
     resolved: int
     key: LineCol
     value: LineCol
+    container: bool  # the last existing step is a mapping or a list, not a scalar
 
 
 def _at(node: Node) -> LineCol:
     return (node.start_mark.line, node.start_mark.column)
+
+
+_STR = "tag:yaml.org,2002:str"
+_ONE_TAG: dict[str, Tag] = {_STR: Tag(suffix=_STR)}
+_STR_TAG = _ONE_TAG[_STR]
 
 
 class _Yaml12Resolver(VersionedResolver):
@@ -81,6 +88,19 @@ class _Yaml12Resolver(VersionedResolver):
     @property
     def processing_version(self) -> Any:
         return (1, 2)
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        # A plain scalar's tag depends on its text alone, and specs repeat the same words
+        # (`eq`, `string`, `200/s`) thousands of times. One Tag object per tag also lets the
+        # constructor recognise a plain string by identity.
+        if kind is not ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        cache: dict[str, Tag] = self.__dict__.setdefault("_plain_tags", {})
+        tag = cache.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            tag = cache[value] = _ONE_TAG.setdefault(str(tag), tag)
+        return tag
 
 
 class _LocatingConstructor(SafeConstructor):
@@ -95,7 +115,8 @@ class _LocatingConstructor(SafeConstructor):
         merged = len(getattr(node, "merge", None) or ())
         own: set[Any] = set()
         for index, (key_node, value_node) in enumerate(node.value):
-            key = self.construct_object(key_node, deep=True)
+            key = (key_node.value if key_node.ctag is _STR_TAG
+                   else self.construct_object(key_node, deep=True))
             if isinstance(key, list):
                 key = tuple(key)
             if not isinstance(key, Hashable):
@@ -103,7 +124,8 @@ class _LocatingConstructor(SafeConstructor):
                     "while constructing a mapping", node.start_mark,
                     "found a mapping used as a key", key_node.start_mark,
                 )
-            value = self.construct_object(value_node, deep=True)
+            value = (value_node.value if value_node.ctag is _STR_TAG
+                     else self.construct_object(value_node, deep=True))
             if index >= merged:
                 if key in own:
                     self.duplicates.append(Duplicate(data, key, _at(key_node)))
@@ -116,7 +138,8 @@ class _LocatingConstructor(SafeConstructor):
     def construct_located_seq(self, node: SequenceNode) -> Iterator[LocatedSeq]:
         data = LocatedSeq(_at(node))
         yield data
-        data.extend(self.construct_object(child, deep=True) for child in node.value)
+        data.extend(child.value if child.ctag is _STR_TAG
+                    else self.construct_object(child, deep=True) for child in node.value)
         data.items_at = [_at(child) for child in node.value]
 
     def construct_plain_timestamp(self, node: Node) -> str:
@@ -193,15 +216,18 @@ def _char_at(text: str, line: int, column: int) -> str:
     return ""
 
 
-def parse(text: str, filename: str) -> tuple[Any, list[Duplicate]]:
-    """Parse `text`; raise InputError (one located Problem) when it is not valid YAML."""
+def parse(text: str, filename: str, *, pure: bool = False) -> tuple[Any, list[Duplicate]]:
+    """Parse `text`; raise InputError (one located Problem) when it is not valid YAML.
+
+    `pure` forces ruamel's pure-Python parser (what runs when libyaml is missing).
+    """
     duplicates: list[Duplicate] = []
 
     class Constructor(_LocatingConstructor):
         pass
 
     Constructor.duplicates = duplicates
-    yaml = YAML(typ="safe")  # libyaml when ruamel.yaml.clib is installed, else pure Python
+    yaml = YAML(typ="safe", pure=pure)  # libyaml when ruamel.yaml.clib is installed
     yaml.Constructor = Constructor
     yaml.Resolver = _Yaml12Resolver
     try:
@@ -223,9 +249,9 @@ def position(root: Any, path: tuple[Step, ...]) -> Position:
               and 0 <= step < len(node.items_at)):
             key = value = node.items_at[step]
         else:
-            return Position(depth, key, value)
+            return Position(depth, key, value, isinstance(node, dict | list))
         node = node[step]
-    return Position(len(path), key, value)
+    return Position(len(path), key, value, isinstance(node, dict | list))
 
 
 def path_to(root: Any, target: object) -> tuple[Step, ...] | None:

@@ -108,20 +108,20 @@ class Attribute(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: AttrType
+    type: AttrType = Field(description="The engine-neutral type; engines map it to theirs")
     required: bool = Field(True, description="NOT NULL; set false for optional attributes")
-    unique: bool = False
+    unique: bool = Field(False, description="No two records share a value: a unique index")
     sensitive: bool = Field(False, description="PII or secret: encrypted, masked, never logged")
     values: list[str] | None = Field(None, description="The allowed values of an enum")
     items: AttrType | None = Field(None, description="The element type of a list")
     max_length: int | None = Field(None, gt=0, description="For string: the longest value")
-    precision: int | None = Field(None, gt=0, le=38)
-    scale: int | None = Field(None, ge=0, le=38)
+    precision: int | None = Field(None, gt=0, le=38, description="For decimal: total digits")
+    scale: int | None = Field(None, ge=0, le=38, description="For decimal: digits after the point")
     varies: bool = Field(False, description="Semi-structured: keys differ from one row to another")
     searchable: bool = Field(False, description="Free-text search over this attribute")
     avg_size: Count | None = Field(None, description="Average size in bytes (blobs, json, text)")
-    default: str | int | float | bool | None = None
-    description: str | None = None
+    default: str | int | float | bool | None = Field(None, description="Value when none is given")
+    description: str | None = Field(None, description="What the attribute holds, for documents")
 
     @model_validator(mode="before")
     @classmethod
@@ -156,8 +156,12 @@ class Entity(BaseModel):
     public_id: bool = Field(
         False, description="Ids are exposed outside (URLs, APIs) or made on many nodes: use UUIDv7"
     )
-    attributes: dict[Annotated[str, Field(pattern=_NAME)], Attribute] = Field(default_factory=dict)
-    description: str | None = None
+    attributes: dict[Annotated[str, Field(pattern=_NAME)], Attribute] = Field(
+        default_factory=dict,
+        description="Name → type (`email: string`) or {type, unique, required, …}; id, "
+                    "created_at and updated_at exist without being declared",
+    )
+    description: str | None = Field(None, description="What the entity is, for documents")
 
     def volume_at(self, years: float) -> float:
         """The volume after `years`."""
@@ -183,12 +187,14 @@ class Relationship(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_: str = Field(alias="from")
-    to: str
-    kind: RelKind
-    name: str | None = Field(None, pattern=_NAME)
+    from_: str = Field(alias="from", description="An entity; for many-to-one, the one that refers")
+    to: str = Field(description="An entity; for many-to-one, the one referred to")
+    kind: RelKind = Field(description="Cardinality read from `from` to `to`")
+    name: str | None = Field(
+        None, pattern=_NAME, description="The reference's field name (default: `to` in snake_case)"
+    )
     owned: bool = Field(False, description="Composition: deleting the owner deletes these")
-    required: bool = True
+    required: bool = Field(True, description="Every child has a parent (NOT NULL reference)")
     fanout: Count | None = Field(None, description="Average related records per owner")
     max_fanout: Count | None = Field(None, description="The largest number of related records")
     attributes: dict[Annotated[str, Field(pattern=_NAME)], Attribute] = Field(
@@ -262,27 +268,31 @@ class AccessPattern(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=_NAME)
-    kind: PatternKind = PatternKind.read
-    entity: str | None = None
+    name: str = Field(pattern=_NAME, description="Unique name; labels indexes and reports")
+    kind: PatternKind = Field(PatternKind.read, description="read, write, traversal or aggregate")
+    entity: str | None = Field(None, description="The entity read (or written)")
     key: str | None = Field(None, description="Lookup by this one field: short for where {key: eq}")
-    where: dict[str, Op] = Field(default_factory=dict)
+    where: dict[str, Op] = Field(
+        default_factory=dict, description="Field → eq, in, range, prefix or text"
+    )
     order_by: list[str] = Field(default_factory=list, description="Fields; prefix - for descending")
-    limit: int | None = Field(None, gt=0)
+    limit: int | None = Field(None, gt=0, description="At most this many rows are read")
     project: list[str] = Field(default_factory=list, description="Only these fields are read")
     touches: list[str] = Field(default_factory=list, description="Entities a write changes")
-    operation: WriteOp = WriteOp.insert
-    transaction: bool = False
+    operation: WriteOp = Field(WriteOp.insert, description="What a write does to its rows")
+    transaction: bool = Field(False, description="All entities in touches change atomically")
     via: str | None = Field(None, description="The relationship a traversal follows")
-    hops: int = Field(1, ge=1, le=10)
+    hops: int = Field(1, ge=1, le=10, description="How many times a traversal follows via")
     time: str | None = Field(None, description="The timestamp an aggregate windows over")
-    window: Duration | None = None
-    group_by: list[str] = Field(default_factory=list)
+    window: Duration | None = Field(None, description="The time bucket an aggregate sums over")
+    group_by: list[str] = Field(default_factory=list, description="Fields an aggregate groups by")
     measure: str | None = Field(None, description="e.g. avg(value), count, sum(amount)")
     rate: Rate = Field(1.0, description="How often: 200/s")
     p99: Duration | None = Field(None, description="Latency target at the 99th percentile")
-    consistency: Consistency = Consistency.strong
-    description: str | None = None
+    consistency: Consistency = Field(
+        Consistency.strong, description="What a read must see of earlier writes"
+    )
+    description: str | None = Field(None, description="What the pattern is for, for documents")
 
     @field_validator("order_by", "touches", "project", "group_by", mode="before")
     @classmethod
@@ -328,10 +338,10 @@ class Scale(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    horizon_years: float = Field(3, gt=0, le=20)
+    horizon_years: float = Field(3, gt=0, le=20, description="Plan capacity this many years out")
     availability: float = Field(99.9, ge=90, lt=100, description="Target uptime in percent")
-    regions: list[str] = Field(default_factory=list)
-    multi_region_writes: bool = False
+    regions: list[str] = Field(default_factory=list, description="Where users are, e.g. eu-west")
+    multi_region_writes: bool = Field(False, description="Writes accepted in every region")
     rpo: Duration | None = Field(None, description="Data loss tolerated on disaster")
     rto: Duration | None = Field(None, description="Time to recover from disaster")
 
@@ -341,7 +351,7 @@ class Deployment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hosting: Hosting = Hosting.any
+    hosting: Hosting = Field(Hosting.any, description="any, cloud or self-hosted")
     cloud: str | None = Field(None, description="aws, gcp, azure")
     existing: list[str] = Field(
         default_factory=list, description="Products the team already runs, e.g. [postgresql]"
@@ -353,7 +363,7 @@ class Compliance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pii: bool = False
+    pii: bool = Field(False, description="Personal data is stored")
     audit: bool = Field(False, description="Every change must be traceable")
     retention: Duration | None = Field(None, description="Keep data at most (or at least) this long")
     frameworks: list[str] = Field(default_factory=list, description="GDPR, HIPAA, PCI-DSS …")
@@ -364,14 +374,20 @@ class Spec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="dbarch requirements spec")
 
-    system: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
-    description: str | None = None
-    scale: Scale = Field(default_factory=Scale)
-    deployment: Deployment = Field(default_factory=Deployment)
-    compliance: Compliance = Field(default_factory=Compliance)
-    entities: dict[Annotated[str, Field(pattern=_NAME)], Entity]
-    relationships: list[Relationship] = Field(default_factory=list)
-    access_patterns: list[AccessPattern] = Field(default_factory=list)
+    system: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$", description="The system's name")
+    description: str | None = Field(None, description="What the system does, for documents")
+    scale: Scale = Field(default_factory=Scale, description="Horizon, availability, regions")
+    deployment: Deployment = Field(default_factory=Deployment, description="Where it runs")
+    compliance: Compliance = Field(default_factory=Compliance, description="PII, audit, retention")
+    entities: dict[Annotated[str, Field(pattern=_NAME)], Entity] = Field(
+        description="Name (CamelCase) → what is stored and how much"
+    )
+    relationships: list[Relationship] = Field(
+        default_factory=list, description="Links between entities, with cardinality"
+    )
+    access_patterns: list[AccessPattern] = Field(
+        default_factory=list, description="Every read and write, with rate and latency target"
+    )
 
     def relationships_of(self, entity: str) -> list[Relationship]:
         """Relationships that touch `entity` on either side."""
