@@ -6,15 +6,6 @@ import re
 import time
 from datetime import date
 
-from test_report_fixtures import (
-    SHOP,
-    SHOP_DDL,
-    shop_decisions,
-    shop_schema,
-    shop_spec,
-    shop_verify,
-)
-
 from dbarch.report import write_documents
 from dbarch.schema.model import (
     AccessQuery,
@@ -31,6 +22,14 @@ from dbarch.schema.model import (
 )
 from dbarch.select.model import Decision, Decisions, Paradigm, Rejected
 from dbarch.spec.model import Spec
+from tests.test_report_fixtures import (
+    SHOP,
+    SHOP_DDL,
+    shop_decisions,
+    shop_schema,
+    shop_spec,
+    shop_verify,
+)
 
 SECTIONS = [
     "## 1. Requirements summary",
@@ -270,7 +269,7 @@ def test_migration_is_greenfield_or_names_the_existing_products() -> None:
     assert green.startswith("Greenfield")
     spec = Spec.model_validate({**SHOP, "deployment": {"existing": ["postgresql", "mysql"]}})
     body = sections(_docs(spec=spec)["ARCHITECTURE.md"])["## 6. Migration plan"]
-    assert "postgresql stays: the parts core" in body
+    assert "postgresql stays: part(s) core are designed for it" in body
     assert "mysql is replaced" in body and "change-data capture from mysql" in body
     assert "dbarch migrate plan" in body
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from test_report_fixtures import SHOP, shop_decisions, shop_schema, shop_spec
 
 from dbarch.design.operations import operations_plan, recovery_targets
 from dbarch.design.scaling import (
@@ -17,6 +16,7 @@ from dbarch.design.scaling import (
 )
 from dbarch.schema.model import Column, ColumnType, Table, TypeKind
 from dbarch.spec.model import Spec
+from tests.test_report_fixtures import SHOP, shop_decisions, shop_schema, shop_spec
 
 
 def _spec(**changes: object) -> Spec:

@@ -63,6 +63,7 @@ class Ceiling:
     write_ops: float
     connections: int
     ram_bytes: int
+    max_ram_bytes: int
     storage_bytes: int
     pooler: str
     replica: str
@@ -88,6 +89,7 @@ def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
         write_ops=float(entry["write_ops"]),
         connections=int(entry["connections"]),
         ram_bytes=int(entry["ram_bytes"]),
+        max_ram_bytes=int(entry["max_ram_bytes"]),
         storage_bytes=int(entry["storage_bytes"]),
         pooler=entry["pooler"],
         replica=entry["replica"],
@@ -113,6 +115,18 @@ class TableSize:
     indexes: int
     partitioned: str | None = None
     expires: bool = False
+    append_only: bool = False
+    referenced: bool = False
+
+    def hot_bytes(self, rows: float, hot_fraction: float) -> float:
+        """Bytes that must stay in memory: every index page, and the hot share of the rows.
+
+        Append-only and time-partitioned tables are read near their newest rows, so only the
+        hot share of their indexes is touched too.
+        """
+        if self.append_only or (self.partitioned or "").startswith("range"):
+            return hot_fraction * (self.data_bytes(rows) + self.index_bytes(rows))
+        return self.index_bytes(rows) + hot_fraction * self.data_bytes(rows)
 
     def data_bytes(self, rows: float) -> float:
         """Heap bytes for `rows` rows."""
@@ -234,7 +248,8 @@ def _avg_sizes(spec: Spec, table: Table) -> dict[str, int | None]:
     return {n: a.avg_size for n, a in spec.entities[table.entity].attributes.items()}
 
 
-def table_size(spec: Spec, table: Table, product: str) -> TableSize:
+def table_size(spec: Spec, table: Table, product: str,
+               schema_tables: Iterable[Table] = ()) -> TableSize:
     """The estimated bytes per row and index bytes per row of one relational table."""
     data = scaling_data()
     overheads = data["row_overhead_bytes"]
@@ -266,7 +281,10 @@ def table_size(spec: Spec, table: Table, product: str) -> TableSize:
             f"{table.partitioning.kind.value} on {table.partitioning.column}"
             if table.partitioning else None
         ),
-        expires=bool(entity and entity.ttl) or spec.compliance.retention is not None,
+        expires=bool(entity and (entity.ttl or (entity.append_only
+                                                 and spec.compliance.retention))),
+        append_only=bool(entity and entity.append_only),
+        referenced=any(fk.ref_table == table.name for t in schema_tables for fk in t.foreign_keys),
     )
 
 
@@ -295,6 +313,7 @@ def entity_size(spec: Spec, entity_name: str) -> TableSize:
         rows_horizon=max(int(entity.volume_at(spec.scale.horizon_years)), entity.volume),
         indexes=1,
         expires=entity.ttl is not None,
+        append_only=entity.append_only,
     )
 
 
@@ -364,7 +383,8 @@ def _point(spec: Spec, label: str, multiple: float | None, tables: list[TableSiz
         write_rate=writes,
         in_flight=in_flight,
         connections=math.ceil(in_flight * data["pool_overprovision"]),
-        working_set_bytes=index_bytes + data["hot_data_fraction"] * data_bytes,
+        working_set_bytes=sum(t.hot_bytes(r, data["hot_data_fraction"])
+                              for t, r in zip(tables, rows, strict=True)),
     )
 
 
@@ -387,7 +407,7 @@ def build_capacity(spec: Spec, decisions: Decisions, schema: Any | None) -> list
         if d.paradigm == Paradigm.relational and schema is not None:
             mine = [t for t in schema.tables if t.entity in d.entities
                     or (t.entity is None and relational and d is relational[0])]
-            tables = [table_size(spec, t, d.product) for t in mine]
+            tables = [table_size(spec, t, d.product, schema.tables) for t in mine]
         else:
             tables = [entity_size(spec, e) for e in d.entities if e in spec.entities]
         loads = pattern_loads(spec, d, decisions)
@@ -473,6 +493,12 @@ def _replicas(part: PartCapacity, labels: list[str]) -> Step | None:
                      f"(read-your-writes), else the primary: {', '.join(sticky)}.")
     if primary:
         notes.append(f"Stay on the primary (strong consistency): {', '.join(primary)}.")
+    total = sum(ld.rate_now for ld in reads)
+    if total and (offload or sticky):
+        share = sum(ld.rate_now for ld in reads if ld.name in offload) / total
+        notes.append(f"Replicas can take {share:.0%} of the read rate (the eventual reads)"
+                     + (", more as read-your-writes sessions age past the lag." if sticky
+                        else "."))
     action = f"{c.replica}."
     if not offload and not sticky:
         action = ("Replicas would offload no read: every read pattern needs strong consistency. "
@@ -509,8 +535,13 @@ def _memory(part: PartCapacity, labels: list[str]) -> Step | None:
 
 def _partition_key(spec: Spec, t: TableSize) -> str:
     entity = spec.entities.get(t.entity) if t.entity else None
-    if entity and (entity.ttl or entity.append_only or spec.compliance.retention):
-        return "RANGE on created_at by month, so expiry is DROP PARTITION instead of DELETE"
+    if entity and (entity.ttl or entity.append_only):
+        return ("RANGE on created_at by month: expiry and archival become DETACH/DROP "
+                "PARTITION, and recent-row reads prune to the newest partitions")
+    if t.referenced:
+        return ("HASH on the primary key, so foreign keys to it stay valid (the key holds the "
+                "partition column); the gain is per-partition vacuum and index rebuilds, not "
+                "pruning — past this, sharding (below) is the stronger step")
     return "HASH on the primary key (or on the shard key candidate of the sharding step)"
 
 
@@ -627,7 +658,7 @@ def shard_key_candidates(
                 p.entity in fields and p.where.get(fields[p.entity]) == Op.eq
             ) or p.entity in copied:
                 local += ld.rate_now
-        field_name = f"{sorted(set(fields.values()))[0]}_id" if fields else "id"
+        field_name = ", ".join(f"{f}_id" for f in sorted(set(fields.values()))) or "id"
         share = sum(rows[e] for e in under) / total_rows
         out.append(ShardKey(parent, field_name, share, local / total_rate, under, reference))
     return sorted(out, key=lambda k: (-k.data_share, -k.single_shard_share))
@@ -637,13 +668,13 @@ def _sharding(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
     c = part.ceiling
     data = scaling_data()["thresholds"]
     write_limit = data["shard_write_fraction"] * c.write_ops
-    ram_limit = data["working_set_ram_fraction"] * c.ram_bytes
+    max_ram = data["working_set_ram_fraction"] * c.max_ram_bytes
 
     def fired(lb: str) -> bool:
         pt = part.point(lb)
         return bool(pt.write_rate > write_limit
                     or (c.storage_bytes and pt.total_bytes > c.storage_bytes)
-                    or (c.ram_bytes and pt.working_set_bytes > 4 * ram_limit))
+                    or (c.max_ram_bytes and pt.working_set_bytes > max_ram))
 
     notes: list[str] = []
     subjects: list[str] = []
@@ -671,8 +702,9 @@ def _sharding(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
         action=f"Shard with {c.sharding}.",
         trigger=(f"row writes exceed {data['shard_write_fraction']:.0%} of one node's "
                  f"~{human_rate(c.write_ops)} ({human_rate(write_limit)}), or data + indexes "
-                 f"exceed {limit_text}, or the working set outgrows 4x the reference RAM "
-                 "(no larger instance left)"),
+                 f"exceed {limit_text}, or the working set outgrows "
+                 f"{data['working_set_ram_fraction']:.0%} of the largest instance's "
+                 f"{human_bytes(c.max_ram_bytes)} RAM ({human_bytes(max_ram)})"),
         fires_at=next((lb for lb in labels if fired(lb)), None),
         subjects=subjects,
         measure={lb: f"{human_rate(part.point(lb).write_rate)} writes, "

@@ -33,7 +33,8 @@ class Adr:
     consequences: list[str]
     status: str = "Accepted"
     date: str = ""
-    related: list[str] = field(default_factory=list)
+    table_header: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -108,6 +109,7 @@ def _part_adr(spec: Spec, d: Decision, primary: Decision | None) -> tuple[str, l
 def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
                                                   list[Alternative], list[str]] | None:
     groups: dict[str, list[Table]] = {}
+    kinds: dict[str, str] = {}
     for t in schema.tables:
         if t.role == TableRole.junction or len(t.primary_key) > 1:
             kind = "composite key of the two references"
@@ -124,6 +126,7 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
             else:
                 kind = f"{col.type.kind.value} key"
         groups.setdefault(kind, []).append(t)
+        kinds[t.name] = kind
     if not groups:
         return None
     public = [e for e, ent in spec.entities.items() if ent.public_id]
@@ -131,13 +134,8 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
     if public:
         context.append(f"Ids of {', '.join(public)} are exposed outside or made on many nodes "
                        "(public_id in the spec).")
-    decision = []
-    for kind, tables in groups.items():
-        given = sorted({t.key_reason for t in tables if t.key_reason}, key=len, reverse=True)
-        # "bigint identity" adds nothing next to "bigint identity: internal id, …".
-        reasons = [r for i, r in enumerate(given) if not any(o.startswith(r) for o in given[:i])]
-        decision.append(f"{kind}: {', '.join(t.name for t in tables)}"
-                        + (f" — {'; '.join(reasons)}." if reasons else "."))
+    decision = [f"{kind}: {', '.join(t.name for t in tables)}."
+                for kind, tables in groups.items()]
     alternatives = [
         Alternative("UUIDv4 (random)", "random keys insert all over the B-tree: page splits, "
                     "a cache-hostile working set and WAL full-page writes on every insert"),
@@ -152,7 +150,9 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
         "bigint keys cost 8 bytes per row and per referencing row; UUID keys 16 bytes.",
         "Time-ordered keys keep inserts at the right edge of the primary key index.",
     ]
-    return "Primary key strategy", context, decision, alternatives, consequences
+    rows = [[t.name, ", ".join(t.primary_key), kinds[t.name], t.key_reason or "—"]
+            for t in schema.tables if t.name in kinds]
+    return "Primary key strategy", context, decision, alternatives, consequences, rows
 
 
 def _partition_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
@@ -257,7 +257,12 @@ def architecture_decisions(spec: Spec, decisions: Decisions, schema: Schema | No
             if draft is not None:
                 drafts.append(draft)
     adrs = []
-    for n, (title, context, decision, alternatives, consequences) in enumerate(drafts, 1):
-        adrs.append(Adr(n, title, context, decision, alternatives, consequences, date=today))
+    for n, draft in enumerate(drafts, 1):
+        title, context, decision, alternatives, consequences = draft[:5]
+        adr = Adr(n, title, context, decision, alternatives, consequences, date=today)
+        if len(draft) > 5:
+            adr.table_header = ["Table", "Primary key", "Kind", "Why"]
+            adr.table_rows = draft[5]  # type: ignore[misc]
+        adrs.append(adr)
     return adrs
 

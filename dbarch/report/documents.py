@@ -164,7 +164,7 @@ def _index_rows(spec: Spec, schema: Schema) -> list[IndexRow]:
     for t in schema.tables:
         pk = f"{t.name}_pkey"
         rows.append(IndexRow(pk, t.name, ", ".join(t.primary_key), "primary key",
-                             serves(pk, []), t.key_reason or "row identity"))
+                             serves(pk, []), "row identity; the key choice is in section 3"))
         for u in t.uniques:
             rows.append(IndexRow(u.name, t.name, ", ".join(u.columns), "unique",
                                  serves(u.name, []), "uniqueness required by the spec"))

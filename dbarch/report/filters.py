@@ -39,9 +39,22 @@ def rate(per_second: float | None) -> str:
     return "—" if per_second is None else human_rate(per_second)
 
 
+_BINARY = (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+           ("KiB", 1 << 10))
+
+
 def size(n: float | None) -> str:
-    """Bytes in binary units: 1536 → 1.5 KiB."""
-    return "—" if n is None else human_bytes(n)
+    """Bytes in binary units: 1536 → 1.5 KiB; never an exponent (1023.9 GiB → 1 TiB)."""
+    if n is None:
+        return "—"
+    text = human_bytes(n)
+    if "e" not in text and n < 1 << 50:
+        return text
+    # Three significant digits can round up into the next unit (1.01e+03 GiB); step up instead.
+    for unit, scale in _BINARY:
+        if n >= scale * 0.9995:
+            return f"{n / scale:.3g} {unit}"
+    return f"{int(n)} B"
 
 
 def pct(fraction: float) -> str:
