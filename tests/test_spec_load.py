@@ -15,7 +15,7 @@ import pytest
 
 from dbarch.errors import InputError, Problem
 from dbarch.spec import Spec, load_spec, load_spec_text, spec_json_schema
-from dbarch.spec.located import LocatedMap, LocatedSeq, parse
+from dbarch.spec.located import LIBYAML, LocatedMap, LocatedSeq, parse
 from dbarch.spec.model import AttrType, Op, PatternKind, RelKind
 
 SPECS = Path(__file__).parent / "fixtures" / "specs"
@@ -155,6 +155,18 @@ def test_pure_python_parser_locates_the_same(name: str) -> None:
     assert positions(fast) == positions(pure)
 
 
+def test_pure_python_parser_reads_the_valid_spec_alike() -> None:
+    text = (SPECS / "valid" / "shop.yaml").read_text()
+    fast, _ = parse(text, "f")
+    pure, _ = parse(text, "f", pure=True)
+    assert fast == pure and positions(fast) == positions(pure)
+
+
+def test_libyaml_is_installed() -> None:
+    # ruamel.yaml.clib is a dependency: without it every load is about 5x slower (pure Python).
+    assert LIBYAML, "ruamel.yaml.clib is missing: pip install -e . should bring it"
+
+
 def positions(node: object) -> list[object]:
     if isinstance(node, LocatedMap):
         return [node.at, node.keys_at, node.values_at, *(positions(v) for v in node.values())]
@@ -277,6 +289,23 @@ INLINE: list[tuple[str, str, list[Expected]]] = [
          "(relationships[0])",
          "give each a name for its role (e.g. name: author, name: reviewer)"),
     ]),
+    ("measure names a field", SHOP + "access_patterns:\n"
+     "  - {name: r, kind: aggregate, entity: Order, time: placed, measure: sum(totl)}\n"
+     "  - {name: n, kind: aggregate, entity: Order, time: placed, measure: count(*)}\n", [
+        (14, 70, "access_patterns[0].measure", "measure 'totl' is not a field of Order",
+         "did you mean 'total'?"),
+    ]),
+    ("an empty section is shown at its key", "system: s\nentities:\n", [
+        (2, 1, "entities", "expected a mapping, got nothing", None),
+    ]),
+    ("a number as a top-level key", "system: s\nentities: {A: {}}\n7: x\n", [
+        (3, 1, "[7]", "unknown key 7: keys are names",
+         "valid keys: system, description, scale, deployment, compliance, entities, "
+         "relationships, access_patterns"),
+    ]),
+    ("a negative count", "system: s\nentities: {A: {volume: -5}}\n", [
+        (2, 24, "entities.A.volume", "got -5: it must be a finite number >= 0", None),
+    ]),
     ("one-to-many is read from the child side", SHOP.replace(
         "{from: Order, to: User, kind: many-to-one}", "{from: User, to: Ordr, kind: one-to-many}"
     ), [
@@ -302,6 +331,7 @@ YAML_SYNTAX = [
     ("system: s\n---\nsystem: t\n", 2, 1, "more than one YAML document"),
     ("system: !shop s\n", 1, 9, "an unknown tag"),
     ("system: s\x07\n", 1, 10, "character U+0007 is not allowed"),
+    ("system: " + "[" * 3000 + "]" * 3000 + "\n", 1, 1, "nested too deeply"),
 ]
 
 

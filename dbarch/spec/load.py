@@ -140,6 +140,8 @@ def _validation_problems(error: ValidationError, root: LocatedMap,
     unions: dict[tuple[Step, ...], list[ErrorDetails]] = {}
     for err in error.errors(include_url=False):
         loc = tuple(err["loc"])
+        if err["type"] == "invalid_key":  # pydantic writes the key as str(key); find the real one
+            loc = (*loc[:-1], err["input"])
         resolved = position(root, loc).resolved
         path, tags = _data_path(loc, resolved, err["type"])
         if tags and "[key]" not in tags:
@@ -147,8 +149,9 @@ def _validation_problems(error: ValidationError, root: LocatedMap,
             continue
         message, hint = _explain(err, path, is_key="[key]" in tags)
         at_key = (
-            err["type"] in ("extra_forbidden", "missing") or "[key]" in tags
+            err["type"] in ("extra_forbidden", "missing", "invalid_key") or "[key]" in tags
             or (err["type"] == "value_error" and isinstance(err["input"], dict | list))
+            or err["input"] is None  # `entities:` with nothing after it: the key is the place
         )
         problem = _located(root, path, filename, message, hint, at_key=at_key)
         problems.setdefault((problem.path, message), problem)
@@ -173,7 +176,9 @@ def _data_path(loc: tuple[Step, ...], resolved: int,
     path = list(loc[:resolved])
     tags: list[str] = []
     for step in loc[resolved:]:
-        if isinstance(step, int) or kind == "missing" or _is_field(tuple(path), step):
+        if not isinstance(step, str) or kind in ("missing", "invalid_key") or _is_field(
+            tuple(path), step
+        ):
             path.append(step)
         else:
             tags.append(str(step))
@@ -232,6 +237,10 @@ def _explain(err: ErrorDetails, path: tuple[Step, ...], *,
         model = _annotation_at(path[:-1])
         keys = _fields(model) if isinstance(model, type) and issubclass(model, BaseModel) else []
         return f"unknown key {path[-1]!r}", did_you_mean(path[-1], keys, listing="valid keys")
+    if kind == "invalid_key":
+        key = "null" if value is None else repr(value)  # pydantic's loc holds str(key)
+        return f"unknown key {key}: keys are names", did_you_mean(
+            str(value), _fields(Spec) if len(path) == 1 else [], listing="valid keys")
     if kind == "missing":
         enum = _annotation_at(path)
         hint = (f"one of: {', '.join(_enum_values(enum))}"

@@ -7,6 +7,7 @@ finding carries the path of the offending YAML node so the loader can point at i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dbarch.spec.hints import did_you_mean
@@ -18,6 +19,8 @@ _TEXT_TYPES = {AttrType.string, AttrType.text}
 _TIME_TYPES = {AttrType.timestamp, AttrType.date}
 # Builtin fields every entity has (Spec.fields_of); created_at/updated_at are timestamps.
 _BUILTIN_TIMESTAMPS = {"created_at", "updated_at"}
+# `sum(amount)`, `avg(value)`: the field inside is checked; `count` and `count(*)` name none.
+_MEASURE = re.compile(r"^\s*[A-Za-z_]\w*\s*\(\s*([A-Za-z_]\w*)\s*\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,9 @@ class _Checker:
             self.time_field((*base, "time"), p, p.time)
         if p.via is not None:
             self.via((*base, "via"), p, p.via)
+        measured = _MEASURE.match(p.measure or "")
+        if measured:
+            check_field((*base, "measure"), measured.group(1), "measure")
 
     def attr_type(self, entity: str, name: str) -> AttrType | None:
         attribute = self.spec.entities[entity].attributes.get(name)
