@@ -167,6 +167,10 @@ def _placement(p: Product, ctx: Context) -> tuple[str, bool, bool, bool] | str:
         if not p.self_hostable:
             return "a managed service only; deployment.hosting is self-hosted"
         return self_hosted, False, False, False
+    if cloud is None and not p.self_hostable and len(p.managed) == 1:
+        only = next(iter(p.managed))
+        return (f"runs only on {only} and the spec names no cloud (set deployment.cloud to "
+                "consider it)")
     offerings = p.managed.get(cloud, []) if cloud else [o for v in p.managed.values() for o in v]
     if offerings:
         best = next((o for o in offerings if o.first_party), offerings[0])
@@ -203,6 +207,8 @@ def evaluate(p: Product, paradigm: Paradigm, ctx: Context, needs: Needs, t: Tuni
         cost = t.cost.new_product
         why = (f"not available inside the managed {primary.name} service here, so a separate "
                f"{offering} service to run")
+    elif paradigm == Paradigm.blob and managed:
+        cost, why = t.cost.blob_store, "managed object storage: a bucket, not a database"
     elif p.serverless and managed:
         cost, why = t.cost.serverless, "serverless: nothing to size or patch"
     elif managed:

@@ -18,7 +18,8 @@ from dbarch.spec.model import Consistency, PatternKind, Spec, snake
 from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
 
 _MAX_SIGNALS = 12   # per paradigm and part; the rest are summed into the last one shown
-_MAX_REJECTED_PRODUCTS = 4
+_MAX_VIABLE_ALTERNATIVES = 3
+_MAX_RULED_OUT = 6
 
 
 def recommend(spec: Spec) -> Decisions:
@@ -275,13 +276,13 @@ class _Writer:
         if runner is not None:
             out.append(self.runner_up_paradigm(part, runner))
         chosen_id = part.candidate.product.id
-        shown = 0
-        for c in part.alternatives:
-            if c.product.id == chosen_id or shown >= _MAX_REJECTED_PRODUCTS:
-                continue
+        others = [c for c in part.alternatives if c.product.id != chosen_id]
+        # The best viable alternatives, then the products ruled out, each with its reason.
+        viable = [c for c in others if c.rejected is None][:_MAX_VIABLE_ALTERNATIVES]
+        ruled_out = [c for c in others if c.rejected is not None][:_MAX_RULED_OUT]
+        for c in viable + ruled_out:
             out.append(Rejected(product=c.product.id, paradigm=part.paradigm,
                                 reason=self.product_rejection(part.candidate, c, part.paradigm)))
-            shown += 1
         return out
 
     def runner_up_paradigm(self, part: PartPlan, runner: ParadigmScore) -> Rejected:

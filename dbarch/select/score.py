@@ -19,7 +19,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from dbarch.select.catalogue import Candidate, Catalogue, Context, Needs, catalogue, evaluate
+from dbarch.select.catalogue import (
+    Candidate,
+    Catalogue,
+    Context,
+    Needs,
+    Product,
+    catalogue,
+    evaluate,
+)
 from dbarch.select.model import Paradigm
 from dbarch.select.signals import EntityFacts, Fact, read_facts
 from dbarch.select.tuning import Tuning, tuning
@@ -33,6 +41,7 @@ PROJECTIONS: dict[Paradigm, frozenset[str]] = {
     Paradigm.graph: frozenset({"traversal_work", "traversal_depth", "traversal_relational",
                                "strong_traversal"}),
 }
+_PROJECTED = frozenset().union(*PROJECTIONS.values())
 # Facts that only a relational store answers natively; a spec without any is not relational.
 RELATIONAL_FACTS = frozenset({"references", "many_to_many", "owned_children",
                               "multi_entity_transaction", "secondary_filter",
@@ -52,7 +61,10 @@ class Option:
 
     @property
     def net(self) -> float:
-        return self.gain - self.cost
+        """Gain minus cost, and minus the latency penalty when the product is slower than a
+        pattern's p99 target."""
+        penalty = tuning().latency_penalty if self.candidate.latency_note else 0.0
+        return self.gain - self.cost - penalty
 
 
 @dataclass
@@ -92,6 +104,8 @@ class _Planner:
         self.considered: list[str] = []
         self.kept: list[Option] = []
         self.position = {e: i for i, e in enumerate(spec.entities)}
+        self._move_scores: dict[tuple[str, Paradigm], float] = {}
+        self._probes: dict[tuple[str, Paradigm], Candidate] = {}
         # The tightest read latency target per entity, for products whose floor is above it.
         self.p99: dict[str, tuple[float, str]] = {}
         for p in spec.access_patterns:
@@ -100,6 +114,15 @@ class _Planner:
             ms = p.p99 * 1000
             if p.entity not in self.p99 or ms < self.p99[p.entity][0]:
                 self.p99[p.entity] = (ms, p.name)
+
+    def move_score(self, entity: str, paradigm: Paradigm) -> float:
+        """The entity's score for `paradigm` without the facts projections handle."""
+        cached = self._move_scores.get((entity, paradigm))
+        if cached is None:
+            cached = sum(f.weights.get(paradigm, 0.0) for f in self.facts[entity].facts
+                         if f.name not in _PROJECTED)
+            self._move_scores[(entity, paradigm)] = cached
+        return cached
 
     # --- needs ---------------------------------------------------------------------------
 
@@ -185,29 +208,44 @@ class _Planner:
         for paradigm in MOVES:
             if paradigm == prim:
                 continue
-            group_facts = [f for e in group for f in self.facts[e].facts]
+            positive = [e for e in group if self.move_score(e, paradigm) > 0]
+            if not positive:
+                continue
             for product in self.cat.for_paradigm(paradigm):
                 if product.id == primary.product.id and paradigm not in product.own_part:
                     continue
-                fit = product.fit[paradigm]
-                per_entity = {e: self.facts[e].score(paradigm) * fit - self.facts[e].score(prim)
-                              for e in group}
-                probe = evaluate(product, paradigm, self.ctx, Needs(), self.t, self.cat)
+                probe = self.probe(product, paradigm)
                 if probe.rejected:
                     continue
-                unit = [e for e in group if per_entity[e] > 0] if probe.colocated else group
+                fit = product.fit[paradigm]
+                per_entity = {e: self.move_score(e, paradigm) * fit - self.move_score(e, prim)
+                              for e in positive}
+                if probe.colocated:
+                    unit = [e for e in positive if per_entity[e] > 0]
+                elif len(positive) == len(group):
+                    unit = group
+                else:
+                    continue   # some entity of the group has nothing for this paradigm
                 if not unit:
                     continue
-                unit_facts = ([f for e in unit for f in self.facts[e].facts]
-                              if probe.colocated else group_facts)
+                gain = sum(per_entity[e] for e in unit)
+                if gain <= 0:
+                    continue
+                unit_facts = [f for e in unit for f in self.facts[e].facts]
                 cand = evaluate(product, paradigm, self.ctx, self.needs(unit_facts, unit),
                                 self.t, self.cat)
                 if cand.rejected:
                     continue
                 cost = min(self.t.cost.marginal, cand.cost) if product.id in opened else cand.cost
-                gain = sum(per_entity[e] for e in unit)
                 options.append(Option(paradigm, cand, unit, round(gain, 2), cost))
         return options
+
+    def probe(self, product: Product, paradigm: Paradigm) -> Candidate:
+        """`product` for `paradigm` judged on placement and cost only (cached per plan)."""
+        key = (product.id, paradigm)
+        if key not in self._probes:
+            self._probes[key] = evaluate(product, paradigm, self.ctx, Needs(), self.t, self.cat)
+        return self._probes[key]
 
     def moves(self, prim: Paradigm, primary: Candidate) -> list[Option]:
         groups = self.groups()
@@ -338,6 +376,7 @@ class _Planner:
         prim = self.primary_paradigm()
         primary, ranked = self.primary(prim)
         self.ctx = self.ctx.with_primary(primary.product)
+        self._probes.clear()
         moved: dict[tuple[str, Paradigm], PartPlan] = {}
         for option in self.moves(prim, primary):
             key = (option.candidate.product.id, option.paradigm)
@@ -347,9 +386,9 @@ class _Planner:
                                              cost=option.cost)
             part.entities += option.entities
             part.gain += option.gain
-            part.gains.update({e: round(self.facts[e].score(option.paradigm)
+            part.gains.update({e: round(self.move_score(e, option.paradigm)
                                         * option.candidate.product.fit[option.paradigm]
-                                        - self.facts[e].score(prim), 2)
+                                        - self.move_score(e, prim), 2)
                                for e in option.entities})
         gone = {e for part in moved.values() for e in part.entities}
         core = [e for e in self.spec.entities if e not in gone]

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from dbarch.select.model import Paradigm
-from dbarch.select.sizing import EntitySize, entity_size
+from dbarch.select.sizing import EntitySize, attribute_bytes, entity_size
 from dbarch.select.tuning import Tuning
 from dbarch.spec.model import (
     AccessPattern,
@@ -276,7 +276,8 @@ class _Reader:
             if searchable:
                 facts.append(self.fact(
                     "searchable_attribute", name,
-                    f"{name}.{', '.join(searchable)} declared searchable, no text pattern yet"))
+                    f"{name}.{', '.join(searchable)} declared searchable over "
+                    f"{human_count(docs)} rows, no text pattern yet"))
             return
         rate = sum(p.rate for p in texts)
         fields = sorted({f for p in texts for f, op in p.where.items() if op == Op.text})
@@ -303,8 +304,8 @@ class _Reader:
             filters = sorted({f for p in faceted for f, op in p.where.items() if op != Op.text})
             facts.append(self.fact(
                 "faceted_search", name,
-                f"{', '.join(_names(faceted))} combine text with filters on "
-                f"{', '.join(filters)}", patterns=_names(faceted)))
+                f"{', '.join(_names(faceted))} ({human_rate(sum(p.rate for p in faceted))}) "
+                f"combine text with filters on {', '.join(filters)}", patterns=_names(faceted)))
         strong = [p for p in texts if _explicit(p, Consistency.strong)]
         if strong:
             facts.append(self.fact(
@@ -377,17 +378,22 @@ class _Reader:
         if varying:
             shown = ", ".join(
                 f"{a} ({ent.attributes[a].type.value}"
-                f"{', varies' if ent.attributes[a].varies else ''})" for a in varying)
+                f"{', varies' if ent.attributes[a].varies else ''}, "
+                f"≈{human_bytes(attribute_bytes(ent.attributes[a], t))})" for a in varying)
             facts.append(self.fact("varying_attributes", name,
                                    f"{name} has semi-structured attributes: {shown}"))
         unique = [a for a, attr in ent.attributes.items() if attr.unique]
         if unique:
             facts.append(self.fact(
                 "unique_constraint", name,
-                f"{name}.{', '.join(unique)} must be unique", factor=min(len(unique), 2)))
+                f"{name}.{', '.join(unique)} must be unique across "
+                f"{human_count(size.rows_at_horizon)} rows", factor=min(len(unique), 2)))
         if any(attr.type == AttrType.geo for attr in ent.attributes.values()):
             geo = [a for a, attr in ent.attributes.items() if attr.type == AttrType.geo]
-            facts.append(self.fact("geo", name, f"{name}.{', '.join(geo)} is geospatial"))
+            facts.append(self.fact(
+                "geo", name,
+                f"{name}.{', '.join(geo)} is geospatial ({human_count(size.rows_at_horizon)} "
+                "rows to index)"))
         blobs = [a for a, attr in ent.attributes.items() if attr.type == AttrType.blob]
         if blobs:
             given = all(ent.attributes[a].avg_size is not None for a in blobs)
@@ -406,7 +412,10 @@ class _Reader:
                     f"({human_count(size.rows_at_horizon)} × {human_bytes(size.blob_bytes)})",
                     factor=factor))
         if ent.append_only:
-            facts.append(self.fact("append_only", name, f"{name} is append-only"))
+            facts.append(self.fact(
+                "append_only", name,
+                f"{name} is append-only ({human_count(size.rows_now)} rows, "
+                f"{human_count(size.rows_at_horizon)} at {self.spec.scale.horizon_years:g}y)"))
 
     def _scale(self, name: str, facts: list[Fact], size: EntitySize, ef: EntityFacts) -> None:
         t = self.t

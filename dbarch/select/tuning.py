@@ -26,6 +26,7 @@ class Costs(BaseModel):
     extension_of_primary: float
     same_product: float
     serverless: float
+    blob_store: float
     marginal: float
 
 
