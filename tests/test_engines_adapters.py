@@ -9,7 +9,11 @@ from pathlib import Path
 import psycopg
 import pymysql
 import pytest
-from conftest import MARIADB_URL, POSTGRESQL_URL
+
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.conftest import MARIADB_URL, POSTGRESQL_URL
+except ImportError:
+    from conftest import MARIADB_URL, POSTGRESQL_URL  # type: ignore[no-redef]
 
 from dbarch.engines import Engine, engine_class, engine_for
 from dbarch.errors import EngineError

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MARIADB_URL, POSTGRESQL_URL
+
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.conftest import MARIADB_URL, POSTGRESQL_URL
+except ImportError:
+    from conftest import MARIADB_URL, POSTGRESQL_URL  # type: ignore[no-redef]
 
 from dbarch.engines.base import redact, split_statements
 from dbarch.engines.discover import answering, default_urls

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from test_verify_shop import shop_schema
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.test_verify_shop import shop_schema
+except ImportError:
+    from test_verify_shop import shop_schema  # type: ignore[no-redef]
 
 from dbarch.engines.base import Plan
 from dbarch.schema.model import AccessQuery, FilterOp, QueryFilter, QueryOrder

@@ -7,14 +7,20 @@ import statistics
 from collections import Counter
 from datetime import datetime, timedelta
 
-from test_verify_shop import shop_schema
+try:  # tests/ as a package (tests/__init__.py) or as a plain folder on sys.path
+    from tests.test_verify_shop import shop_schema
+except ImportError:
+    from test_verify_shop import shop_schema  # type: ignore[no-redef]
 
 from dbarch.engines import engine_for
 from dbarch.render.ddl import render_ddl
 from dbarch.schema.model import (
+    AccessQuery,
     Column,
     ColumnType,
+    FilterOp,
     ForeignKey,
+    QueryFilter,
     Schema,
     Table,
     TypeKind,
@@ -26,11 +32,28 @@ NOW = datetime(2026, 6, 1)
 EMAIL = re.compile(r"^[a-z]+\.[a-z]+[0-9a-z]+@[a-z.]+\.[a-z]+$")
 
 
-def test_sizes_keep_the_fan_out() -> None:
-    """30M order lines → 20,000; every other table by the same factor, read tables ≥ 1,000."""
+def test_sizes_on_a_log_scale() -> None:
+    """30M order lines → 10,000 rows; 500k products → 4,007: log-linear from 1,000 rows."""
     sizes = sample_sizes(shop_schema())
-    assert sizes == {"order_items": MAX_ROWS, "orders": 6_667, "users": 1_333,
-                     "products": MIN_ROWS}
+    assert sizes == {"order_items": MAX_ROWS, "orders": 7_824, "users": 5_461,
+                     "products": 4_007}
+    assert MIN_ROWS < sizes["products"] < sizes["users"] < sizes["orders"] < MAX_ROWS
+
+
+def test_unread_leaf_tables_stay_tiny() -> None:
+    """Nothing reads order_items and nothing references it: 20 rows are enough."""
+    schema = shop_schema()
+    schema.queries = [q for q in schema.queries if q.table != "order_items"]
+    assert sample_sizes(schema)["order_items"] == 20
+
+
+def test_references_keep_the_real_fan_out() -> None:
+    """10M orders of 2M users: 5 orders a user in production, and in the sample."""
+    sample = generate(shop_schema(), now=NOW)
+    orders = sample.tables["orders"].values("user_id")
+    pool = round(len(orders) * 2_000_000 / 10_000_000)  # 1,565 users
+    # Skewed draws leave some of the pool unused: busy users take their place.
+    assert 0.8 * pool <= len(set(orders)) <= pool
 
 
 def test_small_tables_keep_their_real_size() -> None:
@@ -109,7 +132,8 @@ def test_self_reference_and_one_to_one() -> None:
                        Column(name="parent_id", type=bigint, nullable=True)],
               foreign_keys=[ForeignKey(name="categories_parent_id_fkey", columns=["parent_id"],
                                        ref_table="categories", ref_columns=["id"])]),
-    ])
+    ], queries=[AccessQuery(pattern="profile", table="profiles"),
+                AccessQuery(pattern="category", table="categories")])
     sample = generate(schema, now=NOW)
     owners = sample.tables["profiles"].values("user_id")
     assert len(owners) == len(set(owners)) == 500  # capped at one per user
@@ -165,7 +189,8 @@ def test_every_neutral_type_loads_on_every_engine(engine_url: str) -> None:
     schema = Schema(name="types", tables=[
         Table(name="everything", rows=300, primary_key=["id"], columns=columns,
               uniques=[Unique(name="everything_label_key", columns=["label"])]),
-    ])
+    ], queries=[AccessQuery(pattern="by_label", table="everything", index="everything_label_key",
+                            filters=[QueryFilter(column="label", op=FilterOp.eq)])])
     sample = generate(schema, now=NOW)
     table = sample.tables["everything"]
     with engine_for(engine_url) as engine:

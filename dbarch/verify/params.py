@@ -22,6 +22,10 @@ RANGE_SHARE_WITHIN = 0.5
 PREFIX_LENGTH = 5
 """Characters of an existing value used as the prefix (a user typing a few letters)."""
 
+PAGES = 3
+"""A paged pattern's parameters select at least this many pages of rows, where the sample has
+them: with one page or less, an ordered index and a sort cost the planner the same."""
+
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
@@ -57,15 +61,23 @@ def choose_params(q: AccessQuery, table: SampleTable) -> dict[str, Any]:
 
 
 def _anchor(q: AccessQuery, rows: list[tuple[Any, ...]], index: dict[str, int]) -> tuple[Any, ...]:
-    """The row whose values become the parameters: one holding a median-frequency eq value."""
-    eq = [f.column for f in q.filters if f.op in (FilterOp.eq, FilterOp.in_)]
+    """The row whose values become the parameters.
+
+    Its equality columns hold a combination of median frequency; for a pattern that reads a
+    page (ORDER BY … LIMIT n), the least frequent combination with PAGES pages of rows (else
+    the most frequent), because a page in order is asked of parents with more than a page:
+    for the others any order is free, and a planner rightly ignores an index's order.
+    """
+    eq = [index[f.column] for f in q.filters if f.op in (FilterOp.eq, FilterOp.in_)]
     if not eq:
         return rows[len(rows) // 2]
-    i = index[eq[0]]
-    counts = Counter(r[i] for r in rows)
+    counts = Counter(tuple(r[i] for i in eq) for r in rows)
     ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
-    typical = ranked[len(ranked) // 2][0]
-    return next(r for r in rows if r[i] == typical)
+    chosen = ranked[len(ranked) // 2][0]
+    if q.order_by and q.limit:
+        busy = [key for key, n in ranked if n >= PAGES * q.limit]
+        chosen = busy[0] if busy else ranked[-1][0]
+    return next(r for r in rows if tuple(r[i] for i in eq) == chosen)
 
 
 def _in_values(value: Any, values: list[Any]) -> list[Any]:

@@ -121,7 +121,8 @@ def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample
     check.cost = plan.cost
     check.estimated_rows = plan.rows
     check.ok, check.problem = judge(q, plan, schema, indexes, sample)
-    if not check.ok:
+    if not check.ok and plan.full_scans:
+        # Only a full scan raises the question "could the index serve at all?"
         forced = engine.explain_without_scans(sql)
         if forced is not None:
             check.index_usable = _serves(q, forced, schema, indexes)

@@ -10,6 +10,7 @@ the same schema and seed give the same rows.
 
 from __future__ import annotations
 
+import math
 import random
 import string
 import uuid
@@ -24,8 +25,9 @@ from typing import Any
 from dbarch.schema.model import Check, Column, ForeignKey, Schema, Table, TypeKind
 from dbarch.spec.model import AttrType, Spec
 
-MAX_ROWS = 20_000
-"""The largest table's sample size: enough for meaningful plans, small enough to load in ~1 s."""
+MAX_ROWS = 10_000
+"""The largest table's sample size: ten times MIN_ROWS, so sizes between keep their order on a
+log scale, and one example (~50k rows) loads in a few seconds on each engine."""
 MIN_ROWS = 1_000
 """The smallest sample of a table that read patterns use. Measured on PostgreSQL 15 with the
 shop schema of tests/test_verify_shop.py: at 200 rows per table the planner seq-scans 5 of 7
@@ -36,6 +38,9 @@ MIN_OTHER_ROWS = 20
 FK_SKEW = 0.8
 """Zipf exponent of references: with 4,000 parents the busiest holds ~4% of the children and
 most hold a handful, like users and their orders."""
+MIN_PARENTS = 20
+"""The fewest distinct parents a sampled foreign key references, so that even a parent with
+millions of children in production (a tenant) is a selective filter in the sample (5%)."""
 NULL_SHARE = 0.1
 """Share of NULLs in nullable columns."""
 MAX_ATTEMPTS = 30
@@ -122,17 +127,30 @@ def load_order(schema: Schema) -> list[Table]:
 def sample_sizes(
     schema: Schema, *, max_rows: int = MAX_ROWS, min_rows: int = MIN_ROWS
 ) -> dict[str, int]:
-    """Rows to generate per table: expected rows scaled by one factor, within the bounds."""
+    """Rows to generate per table.
+
+    Tables up to `min_rows` keep their real size (a 50-row lookup table stays 50 rows). Above
+    it, sizes follow the expected rows on a log scale from `min_rows` to `max_rows` for the
+    largest table: one linear factor would leave a 60M-row table beside a 900M-row one with
+    1,300 rows, too few for its own patterns. The fan-out between tables is kept instead by
+    how many parents the references use (see `_References`).
+    """
     read_tables = {q.table for q in schema.queries}
+    referenced = {fk.ref_table for t in schema.tables for fk in t.foreign_keys}
     biggest = max((t.rows for t in schema.tables), default=0)
-    scale = min(1.0, max_rows / biggest) if biggest else 1.0
+    span = math.log(biggest / min_rows) if biggest > max_rows else 0.0
+    target = math.log(max_rows / min_rows)
     sizes: dict[str, int] = {}
     for t in schema.tables:
-        floor = min_rows if t.name in read_tables else MIN_OTHER_ROWS
-        if t.rows:
-            floor = min(floor, t.rows)  # a 50-row lookup table stays 50 rows
-        n = round(t.rows * scale) if t.rows else floor
-        sizes[t.name] = min(max(n, floor), max_rows)
+        if t.name not in read_tables and t.name not in referenced:
+            # Nothing reads it and nothing points at it: its rows cannot change any plan.
+            sizes[t.name] = min(t.rows or MIN_OTHER_ROWS, MIN_OTHER_ROWS)
+        elif not t.rows:
+            sizes[t.name] = min_rows if t.name in read_tables else MIN_OTHER_ROWS
+        elif t.rows <= min_rows or not span:
+            sizes[t.name] = min(t.rows, max_rows)
+        else:
+            sizes[t.name] = round(min_rows * math.exp(math.log(t.rows / min_rows) / span * target))
     return sizes
 
 
@@ -152,10 +170,11 @@ def generate(
     anchor = now or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     anchor = anchor.replace(tzinfo=None, microsecond=0)
     sizes = sample_sizes(schema, max_rows=max_rows, min_rows=min_rows)
+    real_rows = {t.name: t.rows for t in schema.tables}
     tables: dict[str, SampleTable] = {}
     for table in load_order(schema):
         rng = random.Random(f"{seed}:{table.name}")
-        gen = _TableGenerator(table, spec, tables, rng, anchor)
+        gen = _TableGenerator(table, spec, tables, rng, anchor, real_rows)
         tables[table.name] = gen.run(sizes[table.name])
     return Sample(tables)
 
@@ -170,8 +189,10 @@ class _TableGenerator:
         done: dict[str, SampleTable],
         rng: random.Random,
         now: datetime,
+        real_rows: dict[str, int],
     ) -> None:
         self.table = table
+        self.real_rows = real_rows
         self.rng = rng
         self.now = now
         self.columns = [c.name for c in table.columns]
@@ -185,7 +206,9 @@ class _TableGenerator:
             if parent is None and fk.ref_table != table.name:
                 continue  # a cycle: left NULL (the column must be nullable)
             one_to_one = any(set(k) == set(fk.columns) for k in self.keys)
-            self.refs[fk.name] = _References(fk, parent, rng, one_to_one)
+            # Part of a composite key (a junction's): every parent is needed to keep it unique.
+            in_key = any(set(fk.columns) < set(k) for k in self.keys)
+            self.refs[fk.name] = _References(fk, parent, rng, one_to_one, spread=in_key)
             for col in fk.columns:
                 self.fk_of[col] = fk
         self.makers: dict[str, Callable[[int], Any]] = {
@@ -197,6 +220,9 @@ class _TableGenerator:
         for ref in self.refs.values():
             if ref.one_to_one and ref.parent is not None:
                 n = min(n, len(ref.keys))
+            elif ref.parent is not None and not ref.spread:
+                ref.narrow(n, self.real_rows.get(self.table.name, 0),
+                           self.real_rows.get(ref.fk.ref_table, 0))
         seen: list[set[tuple[Any, ...]]] = [set() for _ in self.keys]
         index = {c: i for i, c in enumerate(self.columns)}
         for i in range(n):
@@ -297,12 +323,19 @@ class _References:
     """Parent keys a foreign key draws from: skewed, or each parent once for a one-to-one."""
 
     def __init__(
-        self, fk: ForeignKey, parent: SampleTable | None, rng: random.Random, one_to_one: bool
+        self,
+        fk: ForeignKey,
+        parent: SampleTable | None,
+        rng: random.Random,
+        one_to_one: bool,
+        *,
+        spread: bool = False,
     ) -> None:
         self.fk = fk
         self.parent = parent
         self.rng = rng
         self.one_to_one = one_to_one
+        self.spread = spread
         self.keys: list[tuple[Any, ...]] = []
         if parent is None:
             return
@@ -311,6 +344,18 @@ class _References:
         self.keys = [k for k in self.keys if None not in k]
         rng.shuffle(self.keys)  # the busiest parents are not simply the first ids
         self.cum = list(accumulate(1.0 / (rank + 1) ** FK_SKEW for rank in range(len(self.keys))))
+
+    def narrow(self, children: int, child_rows: int, parent_rows: int) -> None:
+        """Use only as many parents as keep the real fan-out: 10,000 sampled tasks of 60M
+        over 300k projects reference 50 projects (200 tasks each, as in production), not all
+        the sampled projects (which would give each a handful and make project_id look as
+        selective as the primary key)."""
+        if not (child_rows and parent_rows):
+            return
+        wanted = max(MIN_PARENTS, round(children * parent_rows / child_rows))
+        if wanted < len(self.keys):
+            self.keys = self.keys[:wanted]
+            self.cum = self.cum[:wanted]
 
     def draw(self, i: int) -> tuple[Any, ...]:
         if not self.keys:
