@@ -284,6 +284,17 @@ INLINE: list[tuple[str, str, list[Expected]]] = [
          "relationship Order → User is the field 'total' of Order, and Order already has an "
          "attribute 'total'", "rename the attribute or the relationship"),
     ]),
+    ("a relationship named like a builtin field", SHOP.replace(
+        "kind: many-to-one}", "kind: many-to-one, name: created_at}"), [
+        (12, 54, "relationships[0].name", "would be the field 'created_at' of Order, which "
+         "every entity has already", "name it for its role, or drop the name to get 'user'"),
+    ]),
+    ("a many-to-many named like an attribute", SHOP
+     + "  - {from: User, to: Order, kind: many-to-many, name: age}\n", [
+        (13, 55, "relationships[1].name",
+         "relationship User ↔ Order is called 'age', and User has an attribute 'age'",
+         "rename the attribute or the relationship"),
+    ]),
     ("two references with one name", SHOP + "  - {from: Order, to: User, kind: many-to-one}\n", [
         (13, 5, "relationships[1]", "Order already has a reference called 'user' "
          "(relationships[0])",
@@ -513,3 +524,15 @@ def test_schema_rejects_what_the_loader_rejects(text: str, fragment: str,
     assert any(fragment in m for m in messages), messages
     with pytest.raises(InputError):
         load_spec_text(text)
+
+
+def test_schema_accepts_every_example_the_loader_accepts(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    examples = sorted((Path(__file__).parent.parent / "examples").glob("*.yaml"))
+    assert examples
+    for example in examples:
+        text = example.read_text()
+        load_spec_text(text, str(example))
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(plain(text))]
+        assert errors == [], f"{example.name}: {errors}"

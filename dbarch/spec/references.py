@@ -11,7 +11,16 @@ import re
 from dataclasses import dataclass
 
 from dbarch.spec.hints import did_you_mean
-from dbarch.spec.model import AccessPattern, AttrType, Op, PatternKind, Relationship, RelKind, Spec
+from dbarch.spec.model import (
+    AccessPattern,
+    AttrType,
+    Op,
+    PatternKind,
+    Relationship,
+    RelKind,
+    Spec,
+    snake,
+)
 
 Step = str | int
 
@@ -19,6 +28,7 @@ _TEXT_TYPES = {AttrType.string, AttrType.text}
 _TIME_TYPES = {AttrType.timestamp, AttrType.date}
 # Builtin fields every entity has (Spec.fields_of); created_at/updated_at are timestamps.
 _BUILTIN_TIMESTAMPS = {"created_at", "updated_at"}
+_BUILTINS = {"id", *_BUILTIN_TIMESTAMPS}
 # `sum(amount)`, `avg(value)`: the field inside is checked; `count` and `count(*)` name none.
 _MEASURE = re.compile(r"^\s*[A-Za-z_]\w*\s*\(\s*([A-Za-z_]\w*)\s*\)\s*$")
 
@@ -82,11 +92,23 @@ class _Checker:
         base: tuple[Step, ...] = ("relationships", index)
         known_from = self.entity((*base, "from"), rel.from_, "from")
         known_to = self.entity((*base, "to"), rel.to, "to")
-        if not (known_from and known_to) or rel.kind == RelKind.many_to_many:
+        if not (known_from and known_to):
+            return
+        where = (*base, "name") if rel.name else base
+        if rel.kind == RelKind.many_to_many:
+            # Not a column, but `via` names it: an attribute of either side would shadow it.
+            for side in dict.fromkeys((rel.from_, rel.to)):
+                if rel.name and rel.name in self.spec.entities[side].attributes:
+                    self.add(where, f"relationship {rel.from_} ↔ {rel.to} is called "
+                                    f"{rel.name!r}, and {side} has an attribute {rel.name!r}",
+                             "rename the attribute or the relationship")
             return
         child = rel.child
-        if rel.field_name in self.spec.entities[child].attributes:
-            where = (*base, "name") if rel.name else base
+        if rel.field_name in _BUILTINS:
+            self.add(where, f"relationship {rel.from_} → {rel.to} would be the field "
+                            f"{rel.field_name!r} of {child}, which every entity has already",
+                     f"name it for its role, or drop the name to get {snake(rel.parent)!r}")
+        elif rel.field_name in self.spec.entities[child].attributes:
             self.add(
                 where,
                 f"relationship {rel.from_} → {rel.to} is the field {rel.field_name!r} of "
