@@ -129,7 +129,7 @@ BROKEN = {
     ),
     "yaml_syntax": (
         "system: s\nentities:\n  User: {volume: 2M\n  Order: {}\n",
-        {"line": 3},
+        {"line": 4, "hint": "line 3"},
     ),
 }
 
