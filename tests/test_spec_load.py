@@ -306,6 +306,15 @@ INLINE: list[tuple[str, str, list[Expected]]] = [
         (14, 70, "access_patterns[0].measure", "measure 'totl' is not a field of Order",
          "did you mean 'total'?"),
     ]),
+    ("patterns written as a mapping", "system: s\nentities: {A: {}}\n"
+     "access_patterns:\n  login: {entity: A, key: id}\n", [
+        (4, 3, "access_patterns", "expected a list, got a mapping",
+         "start each item with '- ', e.g. '- name: …'"),
+    ]),
+    ("entities written as a list", "system: s\nentities:\n  - User: {}\n", [
+        (3, 3, "entities", "expected a mapping, got a list",
+         "write `name: …` lines here, without '- '"),
+    ]),
     ("an empty section is shown at its key", "system: s\nentities:\n", [
         (2, 1, "entities", "expected a mapping, got nothing", None),
     ]),

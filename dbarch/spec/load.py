@@ -275,6 +275,10 @@ def _explain(err: ErrorDetails, path: tuple[Step, ...], *,
         return f"expected a number {_BOUNDS[kind]} {limit}, got {_describe(value)}", None
     if kind == "value_error":
         return str(ctx.get("error", err["msg"])), None
+    if kind == "list_type" and isinstance(value, dict):
+        return "expected a list, got a mapping", "start each item with '- ', e.g. '- name: …'"
+    if kind == "dict_type" and isinstance(value, list):
+        return "expected a mapping, got a list", "write `name: …` lines here, without '- '"
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {_describe(value)}", None
     message = err["msg"]
