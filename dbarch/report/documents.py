@@ -192,6 +192,17 @@ def _table_of(schema: Schema | None) -> dict[str, Table]:
     return {t.name: t for t in schema.tables} if schema else {}
 
 
+# The DDL dialect each verification engine exercises.
+_DIALECT_OF_ENGINE = {"mariadb": "mysql", "mysql": "mysql", "postgresql": "postgresql",
+                      "sqlite": "sqlite"}
+
+
+def _unverified(ddl: dict[str, str], verify: VerifyReport | None) -> list[str]:
+    """Dialects whose DDL no engine in the report ran."""
+    ran = {_DIALECT_OF_ENGINE.get(e.engine, e.engine) for e in verify.engines} if verify else set()
+    return [d for d in ddl if d not in ran]
+
+
 def _statements(sql: str) -> int:
     return len(re.findall(r";\s*(?:\n|$)", sql))
 
@@ -254,6 +265,7 @@ def write_documents(
         part_diagrams=part_diagrams,
         checklist=items,
         today=day,
+        unverified=_unverified(ddl, verify),
         totals=_totals(spec),
     )
     return files

@@ -6,6 +6,7 @@ volume, rate or duration the way the engineer wrote it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import Environment
@@ -13,6 +14,12 @@ from jinja2 import Environment
 from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
 
 _UNITS = (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+_EXPONENT = re.compile(r"\b\d+(?:\.\d+)?e[+-]\d+")
+
+
+def _plain(text: str) -> str:
+    """Three significant digits print 999.7 as `1e+03`; a reader wants `1000`."""
+    return _EXPONENT.sub(lambda m: f"{float(m.group()):.0f}", text)
 
 
 def duration(seconds: float | None) -> str:
@@ -26,35 +33,22 @@ def duration(seconds: float | None) -> str:
         return text
     # human_duration prints uneven values such as 15768 s in exponent form; a reader wants 4.38h.
     unit, size = next((u, s) for u, s in _UNITS if seconds >= s)
-    return f"{seconds / size:.3g}{unit}"
+    return _plain(f"{seconds / size:.3g}{unit}")
 
 
 def count(n: float | None) -> str:
     """2000000 → 2M."""
-    return "—" if n is None else human_count(round(n) if n >= 1 else n)
+    return "—" if n is None else _plain(human_count(round(n) if n >= 1 else n))
 
 
 def rate(per_second: float | None) -> str:
     """200 → 200/s; 0.5 → 30/min."""
-    return "—" if per_second is None else human_rate(per_second)
-
-
-_BINARY = (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
-           ("KiB", 1 << 10))
+    return "—" if per_second is None else _plain(human_rate(per_second))
 
 
 def size(n: float | None) -> str:
-    """Bytes in binary units: 1536 → 1.5 KiB; never an exponent (1023.9 GiB → 1 TiB)."""
-    if n is None:
-        return "—"
-    text = human_bytes(n)
-    if "e" not in text and n < 1 << 50:
-        return text
-    # Three significant digits can round up into the next unit (1.01e+03 GiB); step up instead.
-    for unit, scale in _BINARY:
-        if n >= scale * 0.9995:
-            return f"{n / scale:.3g} {unit}"
-    return f"{int(n)} B"
+    """Bytes in binary units: 1536 → 1.5 KiB; 1000 GiB rather than 1e+03 GiB."""
+    return "—" if n is None else _plain(human_bytes(n))
 
 
 def pct(fraction: float) -> str:
