@@ -331,7 +331,8 @@ class _Writer:
 
     def clause(self, i: int, part: PartPlan) -> str:
         scale = self.spec.scale
-        pats = [p for p in self.spec.access_patterns if p.name in set(part.patterns)]
+        served = set(part.patterns)
+        pats = [p for p in self.spec.access_patterns if p.name in served]
         reads = [p for p in pats if p.kind != PatternKind.write]
         strong = [p.name for p in reads if p.consistency == Consistency.strong]
         if i == 0:

@@ -258,11 +258,16 @@ class _Planner:
         first.sort(key=lambda pair: -(pair[1].net if pair[1] else -1e9))
         opened: set[str] = set()
         chosen: list[Option] = []
+        # Options only change when a store opens; reuse them until then.
+        known = {id(g): (option, frozenset()) for g, option in first}
         pending = [g for g, _ in first]
         for _ in range(2):   # a second pass lets groups join a store opened later
             still = []
             for g in pending:
-                option = best(g, opened)
+                option, seen = known[id(g)]
+                if seen != opened:
+                    option = best(g, opened)
+                    known[id(g)] = (option, frozenset(opened))
                 if option and option.net > 0:
                     chosen.append(option)
                     opened.add(option.candidate.product.id)
@@ -270,7 +275,9 @@ class _Planner:
                     still.append(g)
             pending = still
         for g in pending:
-            option = best(g, opened)
+            option, seen = known[id(g)]
+            if seen != opened:
+                option = best(g, opened)
             if option and option.gain > 0:
                 self.kept.append(option)
         return chosen
