@@ -402,3 +402,37 @@ def test_every_keyword_works_as_a_name_on_sqlite() -> None:
     conn.execute("CREATE TABLE keywords (" + ", ".join(f"{r.quote(w)} int" for w in words) + ")")
     for w in words:
         conn.execute(f"CREATE TABLE {r.quote(w)} ({r.quote(w)} int)")
+
+
+@pytest.mark.engine
+def test_updated_at_is_kept_by_the_database_on_every_engine() -> None:
+    """PostgreSQL and SQLite by trigger, MySQL by ON UPDATE: an UPDATE that does not name
+    updated_at still moves it."""
+    import time
+
+    schema = kitchen_sink()
+    insert = "INSERT INTO {t} (email, password_hash) VALUES ('a@b.c', 'h')"
+    update = "UPDATE {t} SET password_hash = 'h2'"
+    read = "SELECT created_at, updated_at FROM {t}"
+    conn = apply_sqlite(schema)
+    conn.execute(insert.format(t="user"))
+    time.sleep(0.01)
+    conn.execute(update.format(t="user"))
+    created, updated = conn.execute(read.format(t="user")).fetchone()
+    assert updated > created
+    with pg_db() as pg:
+        for stmt in ddl_statements(schema, "postgresql", AS_OF):
+            pg.execute(stmt)
+        pg.execute(insert.format(t='"user"'))
+        pg.execute(update.format(t='"user"'))
+        created, updated = pg.execute(read.format(t='"user"')).fetchone()
+        assert updated > created
+    with maria_db() as my, my.cursor() as cur:
+        for stmt in ddl_statements(schema, "mysql", AS_OF):
+            cur.execute(stmt)
+        cur.execute(insert.format(t="user"))
+        time.sleep(0.01)
+        cur.execute(update.format(t="user"))
+        cur.execute(read.format(t="user"))
+        created, updated = cur.fetchone()
+        assert updated > created

@@ -115,6 +115,7 @@ class DdlRenderer:
         self.as_of = as_of or date.today()
         self.schema = Schema(name="", tables=[])
         self.rates: dict[str, float] = {}
+        self.functions: set[str] = set()
 
     # ----------------------------------------------------------------- the walk
 
@@ -122,6 +123,7 @@ class DdlRenderer:
         """Every statement that creates `schema`, in an order the engine accepts."""
         self.schema = schema
         self.rates = {q.pattern: q.rate for q in schema.queries}
+        self.functions = set()
         self._check_names(schema)
         order, forward = ordered_tables(schema.tables)
         if self.forward_references:
@@ -148,7 +150,8 @@ class DdlRenderer:
             indexes.extend(self.create_index(table, ix, notes))
         partitions = self.partition_statements(table, notes)
         create = self.create_table(table, deferred_fks, notes)
-        return [create, *partitions, *indexes, *self.comment_statements(table)]
+        return [create, *partitions, *indexes, *self.comment_statements(table),
+                *self.touch_statements(table)]
 
     # ----------------------------------------------------------------- names and literals
 
@@ -427,6 +430,34 @@ class DdlRenderer:
     def no_partitioning_reason(self, table: Table) -> str:
         """Why the table's partitioning is not rendered on this dialect."""
         return f"{self.dialect} does not partition tables; {table.name} is one table here"
+
+    def touch_statements(self, table: Table) -> list[Statement]:
+        """Triggers that set `updated_at` (per `on_update_now`) on every UPDATE, for dialects
+        without MySQL's ON UPDATE column clause; the trigger function comes once."""
+        template = self.conf.get("touch_trigger")
+        if not template:
+            return []
+        out = []
+        for col in table.columns:
+            if col.type.kind != TypeKind.timestamp or col.name not in self.conf["on_update_now"]:
+                continue
+            function = f"set_{col.name}"
+            body = self.conf.get("touch_function")
+            if body and function not in self.functions:
+                self.functions.add(function)
+                out.append(Statement(
+                    body.format(function=self.quote(function), col=self.quote(col.name)),
+                    [f"keeps {col.name} at the time of the row's last UPDATE"],
+                ))
+            match = " AND ".join(f"{self.quote(k)} = NEW.{self.quote(k)}"
+                                 for k in self.primary_key(table))
+            out.append(Statement(template.format(
+                trigger=self.quote(fit_name(table.name, f"set_{col.name}",
+                                            self.conf.get("max_identifier"))),
+                table=self.quote(table.name), col=self.quote(col.name),
+                function=self.quote(function), now=self.conf["defaults"]["now"], match=match,
+            )))
+        return out
 
     def comment_statements(self, table: Table) -> list[Statement]:
         """COMMENT ON statements, for dialects that have them."""
