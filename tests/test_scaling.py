@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from importlib.resources import files
 
 import pytest
+from ruamel.yaml import YAML
 
-from dbarch.design.operations import operations_plan, recovery_targets
+from dbarch.design.operations import operations_data, operations_plan, recovery_targets
 from dbarch.design.scaling import (
     capacity_model,
     ceiling_of,
@@ -119,8 +121,19 @@ def test_every_product_ceiling_names_its_sources() -> None:
         c = ceiling_of(product)
         assert c.sources and all(s.strip() for s in c.sources)
         assert c.read_ops > 0 and c.write_ops > 0
-    unknown = ceiling_of("cockroachdb", "CockroachDB")
-    assert not unknown.measured and unknown.name == "CockroachDB"
+    unknown = ceiling_of("foundationdb", "FoundationDB")
+    assert not unknown.measured and unknown.name == "FoundationDB"
+
+
+def test_every_catalogue_product_has_scaling_and_operations_knowledge() -> None:
+    """The selection may pick any product of the catalogue; each needs its own figures here."""
+    catalogue = YAML(typ="safe").load(
+        files("dbarch").joinpath("data/products.yaml").read_text(encoding="utf-8"))
+    products = [k for k, v in catalogue.items() if isinstance(v, dict) and "fit" in v]
+    assert "postgresql" in products and "s3" in products
+    for product in products:
+        assert product in scaling_data()["products"], product
+        assert product in operations_data()["products"], product
 
 
 def test_availability_gives_the_downtime_budget_and_derived_targets() -> None:

@@ -67,6 +67,8 @@ class Backup:
     restore_bytes_per_second: float
     restore_within_rto: bool
     cadence: str
+    managed: bool = False
+    rebuildable: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,12 +142,18 @@ def operations_plan(
         name = part.ceiling.name
         size = part.point("1x").total_bytes if "1x" in capacity.labels else 0.0
         restore = size / data["restore_bytes_per_second"]
+        managed = bool(ops.get("managed_durability"))
         backups.append(Backup(
             part=part.part, product_name=name, method=ops["backup"], pitr=ops["pitr"],
             ha=ops["ha"], failover_seconds=float(ops["failover_seconds"]),
             bytes_at_horizon=size, restore_seconds=restore,
             restore_bytes_per_second=float(data["restore_bytes_per_second"]),
-            restore_within_rto=restore <= targets.rto_seconds, cadence=cadence,
+            # Managed, replicated services recover from node and zone loss without a restore;
+            # their backups serve logical errors only, so the RTO does not hinge on restore time.
+            restore_within_rto=managed or restore <= targets.rto_seconds,
+            cadence=cadence,
+            managed=managed,
+            rebuildable=bool(ops.get("rebuildable")),
         ))
         for pattern in part.patterns:
             p99 = targets_p99.get(pattern.name)

@@ -52,6 +52,9 @@ def scaling_data() -> dict[str, Any]:
     return YAML(typ="safe").load(text)
 
 
+ALL_STEPS = ("pooling", "caching", "replicas", "memory", "partitioning", "sharding")
+
+
 @dataclass(frozen=True)
 class Ceiling:
     """What one node of a product sustains, per the data file, with where the figures come from."""
@@ -73,6 +76,9 @@ class Ceiling:
     multi_region: str
     sources: tuple[str, ...]
     measured: bool
+    steps: tuple[str, ...] = ALL_STEPS
+    cache: str = ""
+    shard_note: str = ""
 
 
 def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
@@ -99,7 +105,15 @@ def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
         multi_region=entry["multi_region"],
         sources=tuple(entry["sources"]),
         measured=measured,
+        steps=tuple(entry.get("steps", ALL_STEPS)),
+        cache=" ".join(str(entry.get("cache", products_default_cache())).split()),
+        shard_note=entry.get("shard_note", ""),
     )
+
+
+def products_default_cache() -> str:
+    """How reads are cached when the product names no cache of its own."""
+    return str(scaling_data()["default_cache"])
 
 
 @dataclass
@@ -422,7 +436,7 @@ def build_capacity(spec: Spec, decisions: Decisions, schema: Any | None) -> list
 
 def _pooling(part: PartCapacity, labels: list[str]) -> Step | None:
     c = part.ceiling
-    if c.connections <= 1 or c.connections >= 100000:
+    if "pooling" not in c.steps or c.connections <= 1:
         return None
     fires = _first(labels, lambda lb: part.point(lb).connections > c.connections)
     return Step(
@@ -444,7 +458,7 @@ def _rate_at(load: PatternLoad, label: str) -> float:
 
 
 def _caching(part: PartCapacity, labels: list[str]) -> Step | None:
-    if part.paradigm == Paradigm.key_value:
+    if "caching" not in part.ceiling.steps:
         return None
     share = scaling_data()["thresholds"]["cache_read_share"]
     threshold = share * part.ceiling.read_ops
@@ -464,8 +478,7 @@ def _caching(part: PartCapacity, labels: list[str]) -> Step | None:
     hot = [ld.name for ld in eventual if fires and _rate_at(ld, fires) >= threshold]
     return Step(
         key="caching", title="Caching", part=part.part,
-        action=("Cache the results of the eventual-consistency reads in Redis (cache-aside, "
-                "TTL bounded by the staleness the pattern tolerates), invalidated on write."),
+        action=f"{part.ceiling.cache}.",
         trigger=trigger,
         fires_at=fires,
         subjects=hot or [ld.name for ld in eventual],
@@ -476,7 +489,7 @@ def _caching(part: PartCapacity, labels: list[str]) -> Step | None:
 
 def _replicas(part: PartCapacity, labels: list[str]) -> Step | None:
     c = part.ceiling
-    if part.product in ("dynamodb", "sqlite"):
+    if "replicas" not in c.steps:
         return None
     fraction = scaling_data()["thresholds"]["replica_read_fraction"]
     limit = fraction * c.read_ops
@@ -517,7 +530,7 @@ def _replicas(part: PartCapacity, labels: list[str]) -> Step | None:
 
 def _memory(part: PartCapacity, labels: list[str]) -> Step | None:
     c = part.ceiling
-    if not c.ram_bytes:
+    if "memory" not in c.steps or not c.ram_bytes:
         return None
     fraction = scaling_data()["thresholds"]["working_set_ram_fraction"]
     limit = fraction * c.ram_bytes
@@ -546,7 +559,7 @@ def _partition_key(spec: Spec, t: TableSize) -> str:
 
 
 def _partitioning(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
-    if part.paradigm != Paradigm.relational or part.product == "sqlite":
+    if part.paradigm != Paradigm.relational or "partitioning" not in part.ceiling.steps:
         return None
     data = scaling_data()
     ram = part.ceiling.ram_bytes
@@ -676,6 +689,8 @@ def _sharding(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
                     or (c.storage_bytes and pt.total_bytes > c.storage_bytes)
                     or (c.max_ram_bytes and pt.working_set_bytes > max_ram))
 
+    if "sharding" not in c.steps:
+        return None
     notes: list[str] = []
     subjects: list[str] = []
     if part.paradigm in (Paradigm.relational, Paradigm.document):
@@ -691,11 +706,12 @@ def _sharding(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
         if not keys:
             notes.append("No entity that others hang from: shard by hash of the primary key; "
                          "every multi-row read becomes a scatter-gather.")
-    else:
+    elif part.paradigm == Paradigm.key_value:
         keyed = [ld.name for ld in part.patterns if ld.is_read]
-        notes.append("Keys hash across shards by themselves; "
-                     + (f"{', '.join(keyed)} read one key each, so each stays on one shard."
-                        if keyed else "no read pattern spans keys."))
+        notes.append("Each read names one key, so it stays on one shard"
+                     + (f": {', '.join(keyed)}." if keyed else "."))
+    if c.shard_note:
+        notes.append(f"{c.name}: {c.shard_note}.")
     limit_text = human_bytes(c.storage_bytes) if c.storage_bytes else "the storage ceiling"
     return Step(
         key="sharding", title="Sharding", part=part.part,

@@ -203,6 +203,19 @@ def _unverified(ddl: dict[str, str], verify: VerifyReport | None) -> list[str]:
     return [d for d in ddl if d not in ran]
 
 
+def _migration_target(spec: Spec, decisions: Decisions, ddl: dict[str, str]) -> str:
+    """The DDL file a migration from the existing system aims at: the dialect of the product
+    the team already runs, when the design keeps it."""
+    chosen = {d.product for d in decisions.parts}
+    for product in spec.deployment.existing:
+        dialect = _DIALECT_OF_ENGINE.get(product.lower())
+        if product in chosen and dialect in ddl:
+            return f"schema/{dialect}.sql"
+    primary = decisions.parts[0].product if decisions.parts else ""
+    dialect = _DIALECT_OF_ENGINE.get(primary) or next(iter(ddl), "postgresql")
+    return f"schema/{dialect}.sql"
+
+
 def _statements(sql: str) -> int:
     return len(re.findall(r";\s*(?:\n|$)", sql))
 
@@ -266,6 +279,7 @@ def write_documents(
         checklist=items,
         today=day,
         unverified=_unverified(ddl, verify),
+        migration_target=_migration_target(spec, decisions, ddl),
         totals=_totals(spec),
     )
     return files
