@@ -324,6 +324,26 @@ def test_time_series_stays_next_to_postgresql(deployment: dict, product: str) ->
     assert part.split_cost <= tuning().cost.extension_of_primary
 
 
+def test_a_spec_with_nothing_relational_gets_a_specialist_primary() -> None:
+    kv = Spec.model_validate({
+        "system": "cache",
+        "entities": {"Session": {"volume": "1M", "ttl": "1h", "attributes": {"data": "json"}}},
+        "access_patterns": [{"name": "get", "entity": "Session", "key": "id",
+                             "rate": "5000/s"}]})
+    d = recommend(kv)
+    assert [(p.paradigm.value, p.product) for p in d.parts] == [("key-value", "redis")]
+    assert d.parts[0].reasons[0].startswith("Redis is the primary store for 1 of 1 entities")
+
+
+def test_a_search_that_must_see_its_own_writes_stays_in_the_primary() -> None:
+    pats = [{"name": "search", "entity": "Product", "where": {"title": "text"},
+             "rate": "2000/s", "consistency": "strong"}]
+    d = recommend(spec(PRODUCT, pats))
+    assert [p.paradigm.value for p in d.parts] == ["relational"]
+    assert any("consistency: strong" in s.evidence for ps in d.parts[0].scores
+               for s in ps.signals)
+
+
 # --- every decision explains itself -------------------------------------------------------------
 
 ALL = ["shop", "saas", "social", "iot", "catalog"]

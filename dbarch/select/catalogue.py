@@ -201,6 +201,7 @@ def evaluate(p: Product, paradigm: Paradigm, ctx: Context, needs: Needs, t: Tuni
     elif primary is not None and p.extends == primary.id and (not managed or in_primary):
         cost, colocated = t.cost.extension_of_primary, True
         why = f"an extension inside the {primary.name} primary"
+        offering = f"the {p.id} extension inside the {primary.name} primary ({offering})"
     elif p.id in ctx.existing:
         cost, why = t.cost.existing_product, "the team already runs it"
     elif primary is not None and p.extends == primary.id:
