@@ -355,6 +355,20 @@ YAML_SYNTAX = [
 ]
 
 
+YAML_OPENED = [
+    ("system: s\nentities:\n  User: {volume: 2M\n  Order: {}\n",
+     "the '{' opened at line 3, column 9"),
+    ("system: s\nentities: [A,\n  B\nc: 1\n", "the '[' opened at line 2, column 11"),
+    ("system: 'shop\n\n", "the quote opened at line 1, column 9; close the quote"),
+]
+
+
+@pytest.mark.parametrize(("text", "hint"), YAML_OPENED)
+def test_yaml_error_names_where_the_unclosed_thing_opened(text: str, hint: str) -> None:
+    [problem] = problems_of(text)
+    assert problem.hint == hint
+
+
 @pytest.mark.parametrize(("text", "line", "column", "fragment"), YAML_SYNTAX)
 def test_yaml_syntax_error_is_one_located_problem(text: str, line: int, column: int,
                                                    fragment: str) -> None:

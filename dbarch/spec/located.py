@@ -207,11 +207,31 @@ def _syntax_problem(error: YAMLError, text: str, filename: str) -> Problem:
     if line is not None and column is not None and _char_at(text, line, column) == "\t":
         return Problem(filename, "YAML syntax: a tab character", line, column,
                        hint="YAML indents with spaces, never tabs")
+    opened = _opened_at(error)
     for fragment, message, hint in _SYNTAX:
         if fragment in problem or fragment in context:
+            hint = "; ".join(h for h in (opened, hint) if h) or None
             return Problem(filename, f"YAML syntax: {message}", line, column, hint=hint)
     raw = f"{problem} ({context})" if context else problem
-    return Problem(filename, f"YAML syntax: {raw.strip()}", line, column)
+    return Problem(filename, f"YAML syntax: {raw.strip()}", line, column, hint=opened)
+
+
+# What the parser was reading when it failed, as the user wrote it.
+_OPENERS = {"flow mapping": "the '{'", "flow sequence": "the '['", "quoted scalar": "the quote",
+            "block mapping": "the mapping", "block collection": "the list"}
+
+
+def _opened_at(error: YAMLError) -> str | None:
+    """`the '{' opened at line 3, column 9`, when the error is found on a later line."""
+    if not isinstance(error, MarkedYAMLError):
+        return None
+    start, end = error.context_mark, error.problem_mark
+    if start is None or end is None or start.line == end.line or not error.context:
+        return None
+    what = next((name for key, name in _OPENERS.items() if key in error.context), None)
+    if what is None:
+        return None
+    return f"{what} opened at line {start.line + 1}, column {start.column + 1}"
 
 
 def _char_at(text: str, line: int, column: int) -> str:
