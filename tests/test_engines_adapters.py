@@ -219,3 +219,36 @@ def test_versions(engine_url: str) -> None:
         version = engine.version()
     expected = {"sqlite": "SQLite 3.", "postgresql": "PostgreSQL 15.", "mariadb": "MariaDB 10.11."}
     assert version.startswith(expected[engine.name])
+
+
+def test_postgresql_prices_a_plan_without_an_index_and_rolls_back() -> None:
+    with engine_for(POSTGRESQL_URL) as engine:
+        engine.apply(DDL)
+        _load(engine)
+        sql = "SELECT * FROM orders WHERE user_id = 42"
+        chosen = engine.explain(sql)
+        without = engine.explain_without(sql, ["orders_user_id_created_at_idx"])
+        assert without is not None and without.full_scans == ["orders"]
+        assert chosen.cost is not None and without.cost is not None
+        assert without.cost > 10 * chosen.cost
+        # The DROP INDEX was rolled back, and the diagnostics leave no setting behind.
+        assert "orders_user_id_created_at_idx" in engine.indexes("orders")
+        assert engine.explain(sql).indexes == ["orders_user_id_created_at_idx"]
+        # Every row matches: the planner reads the table, unless sequential scans are off.
+        everything = "SELECT * FROM orders WHERE user_id > 0"
+        assert engine.explain(everything).full_scans == ["orders"]
+        forced = engine.explain_without_scans(everything)
+        assert forced is not None and forced.full_scans == []
+        assert forced.indexes == ["orders_user_id_created_at_idx"]
+        assert engine.query("SHOW enable_seqscan") == [("on",)]
+
+
+def test_diagnostics_are_postgresql_only(engine_url: str) -> None:
+    with engine_for(engine_url) as engine:
+        engine.apply(DDL)
+        sql = "SELECT * FROM orders WHERE user_id = 42"
+        if engine.name == "postgresql":
+            assert engine.explain_without(sql, ["users_email_key"]) is None  # a constraint's
+        else:
+            assert engine.explain_without(sql, ["orders_user_id_created_at_idx"]) is None
+            assert engine.explain_without_scans(sql) is None

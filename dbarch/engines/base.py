@@ -225,6 +225,14 @@ class Engine(ABC):
         """
         return None
 
+    def explain_without(self, sql: str, indexes: list[str]) -> Plan | None:
+        """The plan if `indexes` did not exist, where the engine can say so without harm.
+
+        Diagnostic only: it prices the plan the planner turned down. None when the engine
+        cannot drop an index inside a transaction it then rolls back.
+        """
+        return None
+
     @abstractmethod
     def indexes(self, table: str) -> dict[str, list[str]]:
         """Index name → its columns in order, for one table of the namespace."""

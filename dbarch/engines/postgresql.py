@@ -163,6 +163,21 @@ class PostgreSQLEngine(Engine):
         document = rows[0][0]
         return parse_plan(json.loads(document) if isinstance(document, str) else document)
 
+    def explain_without(self, sql: str, indexes: list[str]) -> Plan | None:
+        """EXPLAIN after DROP INDEX, in a transaction rolled back right after (PostgreSQL's DDL
+        is transactional). None when an index backs a constraint and cannot be dropped alone."""
+        try:
+            with self.conn.transaction(force_rollback=True):
+                for name in indexes:
+                    self.conn.execute(
+                        pgsql.SQL("DROP INDEX {}").format(pgsql.Identifier(name))
+                    )
+                rows = self._query(f"EXPLAIN (FORMAT JSON) {sql}")
+        except psycopg.Error:
+            return None
+        document = rows[0][0]
+        return parse_plan(json.loads(document) if isinstance(document, str) else document)
+
     def indexes(self, table: str) -> dict[str, list[str]]:
         """Index name → columns (an expression column shows as `expr`), including the indexes
         of the table's partitions, which plans name instead of the parent's."""

@@ -24,6 +24,11 @@ class PatternCheck(BaseModel):
         "query when sequential scans are disabled. A diagnostic fact, never counted as ok.",
     )
     forced_access_path: str = Field("", description="The plan with sequential scans disabled")
+    designed_cost: float | None = Field(
+        None,
+        description="When the planner chose another index (PostgreSQL): the cost of the plan "
+        "with that index dropped, to compare with `cost`. A diagnostic, never counted as ok.",
+    )
 
 
 class EngineReport(BaseModel):

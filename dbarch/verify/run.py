@@ -121,6 +121,18 @@ def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample
     check.cost = plan.cost
     check.estimated_rows = plan.rows
     check.ok, check.problem = judge(q, plan, schema, indexes, sample)
+    others = [i for i in plan.indexes if i != expected and indexes.get(i) is not None]
+    if not check.ok and expected and not plan.full_scans and others:
+        # Price the plan the planner turned down: a tie says the sample cannot tell the two
+        # indexes apart; a clear gap says the designed index is the wrong one for the query.
+        alternative = engine.explain_without(sql, others)
+        if alternative is not None and alternative.cost is not None:
+            check.designed_cost = alternative.cost
+            if _serves(q, alternative, schema, indexes) and plan.cost is not None:
+                check.problem = (
+                    f"{check.problem}; with {', '.join(others)} dropped the planner uses "
+                    f"{expected} at cost {alternative.cost:.2f} against {plan.cost:.2f}"
+                )
     if not check.ok and plan.full_scans:
         # Only a full scan raises the question "could the index serve at all?"
         forced = engine.explain_without_scans(sql)
