@@ -27,7 +27,8 @@ Count = Annotated[
     int,
     BeforeValidator(q.parse_count),
     WithJsonSchema(
-        {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": q.COUNT_PATTERN}],
+        {"anyOf": [{"type": "integer", "minimum": 0},
+                   {"type": "string", "pattern": q.COUNT_PATTERN}],
          "description": "A count: 500, 500k, 2M, 1.5B"}
     ),
 ]
@@ -35,15 +36,18 @@ Rate = Annotated[
     float,
     BeforeValidator(q.parse_rate),
     WithJsonSchema(
-        {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": q.RATE_PATTERN}],
-         "description": "Operations per unit of time: 200/s, 5k/min, 3M/day (bare number: per second)"}
+        {"anyOf": [{"type": "number", "minimum": 0},
+                   {"type": "string", "pattern": q.RATE_PATTERN}],
+         "description": "Operations per unit of time: 200/s, 5k/min, 3M/day"
+                        " (bare number: per second)"}
     ),
 ]
 Duration = Annotated[
     float,
     BeforeValidator(q.parse_duration),
     WithJsonSchema(
-        {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": q.DURATION_PATTERN}],
+        {"anyOf": [{"type": "number", "minimum": 0},
+                   {"type": "string", "pattern": q.DURATION_PATTERN}],
          "description": "A duration: 20ms, 30s, 24h, 90d, 7y (bare number: seconds)"}
     ),
 ]
@@ -365,7 +369,9 @@ class Compliance(BaseModel):
 
     pii: bool = Field(False, description="Personal data is stored")
     audit: bool = Field(False, description="Every change must be traceable")
-    retention: Duration | None = Field(None, description="Keep data at most (or at least) this long")
+    retention: Duration | None = Field(
+        None, description="Keep data at most (or at least) this long"
+    )
     frameworks: list[str] = Field(default_factory=list, description="GDPR, HIPAA, PCI-DSS …")
 
 
