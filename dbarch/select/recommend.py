@@ -236,6 +236,11 @@ class _Writer:
             out.append("Range-partition by time ("
                        f"{product.capabilities['partitioning']}): "
                        + "; ".join(f.evidence for f in big) + ".")
+        large = [f for f in prim.facts if f.name == "horizon_size"]
+        if large:
+            out.append("Beyond one comfortable node at the horizon — plan partitioning, "
+                       "archiving or sharding before it arrives: "
+                       + "; ".join(f.evidence for f in large) + ".")
         ttl = [f for f in prim.facts if f.name == "ttl"]
         if ttl:
             out.append("Expiry in the primary is a scheduled batched DELETE (or dropped "
