@@ -17,6 +17,7 @@ from dbarch.design.scaling import (
     table_size,
 )
 from dbarch.schema.model import Column, ColumnType, Table, TypeKind
+from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import Spec
 from tests.test_report_fixtures import SHOP, shop_decisions, shop_schema, shop_spec
 
@@ -169,3 +170,30 @@ def test_operations_cover_every_pattern_target_and_sensitive_column() -> None:
     assert any("users.email" in g.subject for g in plan.security)
     assert [g.subject for g in plan.retention] == ["Session"]
     assert any(g.subject == "GDPR" for g in plan.compliance)
+
+
+def test_append_only_ingest_is_batched_and_partitioned_by_its_time_column() -> None:
+    spec = Spec.model_validate({
+        "system": "metrics",
+        "entities": {
+            "Device": {"volume": "10k", "attributes": {"name": "string"}},
+            "Sample": {"volume": "2B", "ttl": "7d", "append_only": True,
+                       "attributes": {"value": "float", "recorded_at": "timestamp"}},
+        },
+        "relationships": [{"from": "Sample", "to": "Device", "kind": "many-to-one"}],
+        "access_patterns": [
+            {"name": "ingest", "kind": "write", "touches": ["Sample"], "rate": "10k/s"},
+            {"name": "hourly", "kind": "aggregate", "entity": "Sample", "time": "recorded_at",
+             "window": "1h", "measure": "avg(value)", "where": {"device": "eq"}, "rate": 5},
+        ],
+    })
+    decisions = Decisions(system="metrics", parts=[Decision(
+        part="core", entities=["Device", "Sample"], paradigm=Paradigm.relational,
+        product="postgresql", product_name="PostgreSQL")])
+    model = capacity_model(spec, decisions, None)
+    core = model.part("core")
+    # 10k inserts/s into an append-only entity count as 1k single-row writes.
+    assert core.point("now").write_rate == pytest.approx(10_000 / 10)
+    step = next(s for s in model.steps if s.key == "partitioning")
+    assert step.fires_at == "now" and step.subjects == ["Sample"]
+    assert any("RANGE on recorded_at, one partition per day" in n for n in step.notes)

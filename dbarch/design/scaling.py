@@ -163,6 +163,7 @@ class PatternLoad:
     growth: float
     rows_per_op: int
     transaction: bool = False
+    batched: bool = False
 
     @property
     def is_read(self) -> bool:
@@ -210,7 +211,7 @@ class Step:
 
 @dataclass
 class PartCapacity:
-    """The capacity model of one part of the workload on its product."""
+    """The capacity model of one server: the parts of the workload on one product."""
 
     part: str
     product: str
@@ -219,6 +220,7 @@ class PartCapacity:
     tables: list[TableSize]
     patterns: list[PatternLoad]
     points: list[LoadPoint]
+    members: list[str] = field(default_factory=list)
 
     def point(self, label: str) -> LoadPoint:
         for p in self.points:
@@ -238,8 +240,9 @@ class CapacityModel:
     assumptions: list[str]
 
     def part(self, name: str) -> PartCapacity:
+        """The server holding part `name` (or named `name`)."""
         for p in self.parts:
-            if p.part == name:
+            if p.part == name or name in p.members:
                 return p
         raise KeyError(name)
 
@@ -350,16 +353,20 @@ def _part_of_pattern(decisions: Decisions, p: AccessPattern) -> list[Decision]:
     return [d for d in decisions.parts if any(e in d.entities for e in entities)]
 
 
-def pattern_loads(spec: Spec, decision: Decision, decisions: Decisions) -> list[PatternLoad]:
-    """The patterns this part serves, with their rates and row operations per call."""
+def pattern_loads(spec: Spec, group: list[Decision], decisions: Decisions) -> list[PatternLoad]:
+    """The patterns these parts (one server) serve, with their rates and row writes per call."""
+    entities = {e for d in group for e in d.entities}
     loads = []
     for p in spec.access_patterns:
-        if decision not in _part_of_pattern(decisions, p):
+        if not any(d in group for d in _part_of_pattern(decisions, p)):
             continue
         if p.kind == PatternKind.write:
-            mine = [e for e in p.touches if e in decision.entities] or p.touches
+            mine = [e for e in p.touches if e in entities] or p.touches
+            appends = p.operation.value == "insert" and all(
+                spec.entities[e].append_only for e in p.touches if e in spec.entities)
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
-                                     _growth(spec, p.touches), len(mine), p.transaction))
+                                     _growth(spec, p.touches), len(mine), p.transaction,
+                                     appends))
         else:
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
                                      _growth(spec, [p.entity or ""]), 1))
@@ -385,7 +392,9 @@ def _point(spec: Spec, label: str, multiple: float | None, tables: list[TableSiz
     data_bytes = sum(t.data_bytes(r) for t, r in zip(tables, rows, strict=True))
     index_bytes = sum(t.index_bytes(r) for t, r in zip(tables, rows, strict=True))
     reads = sum(r for ld, r in zip(loads, rates, strict=True) if ld.is_read)
-    writes = sum(r * ld.rows_per_op for ld, r in zip(loads, rates, strict=True) if not ld.is_read)
+    batch = data["append_batch_factor"]
+    writes = sum(r * ld.rows_per_op / (batch if ld.batched else 1)
+                 for ld, r in zip(loads, rates, strict=True) if not ld.is_read)
     in_flight = sum(r * _service_time(spec, ld) for ld, r in zip(loads, rates, strict=True))
     return LoadPoint(
         label=label,
@@ -410,24 +419,41 @@ def _label(multiple: float) -> str:
     return f"{multiple:g}x"
 
 
+def _servers(decisions: Decisions) -> list[list[Decision]]:
+    """Parts grouped by product: parts on the same product share one server (the selection
+    places a part on the primary's own product only as a separate part of the same server)."""
+    groups: dict[str, list[Decision]] = {}
+    for d in decisions.parts:
+        groups.setdefault(d.product, []).append(d)
+    return list(groups.values())
+
+
 def build_capacity(spec: Spec, decisions: Decisions, schema: Any | None) -> list[PartCapacity]:
-    """Sizes and rates of every part at now and at each multiple of the horizon load."""
+    """Sizes and rates of every server (parts sharing a product) at now and at each multiple."""
     multiples = [float(m) for m in scaling_data()["multiples"]]
     labels = ["now"] + [_label(m) for m in multiples]
-    relational = [d for d in decisions.parts if d.paradigm == Paradigm.relational]
+    first_relational = next((d for d in decisions.parts if d.paradigm == Paradigm.relational),
+                            None)
     parts = []
-    for d in decisions.parts:
-        ceiling = ceiling_of(d.product, d.product_name)
-        if d.paradigm == Paradigm.relational and schema is not None:
-            mine = [t for t in schema.tables if t.entity in d.entities
-                    or (t.entity is None and relational and d is relational[0])]
-            tables = [table_size(spec, t, d.product, schema.tables) for t in mine]
-        else:
-            tables = [entity_size(spec, e) for e in d.entities if e in spec.entities]
-        loads = pattern_loads(spec, d, decisions)
+    for group in _servers(decisions):
+        lead = group[0]
+        entities = list(dict.fromkeys(e for d in group for e in d.entities))
+        tables: list[TableSize] = []
+        tabled: set[str] = set()
+        if schema is not None and any(d.paradigm == Paradigm.relational for d in group):
+            for t in schema.tables:
+                if t.entity in entities or (t.entity is None and first_relational in group):
+                    tables.append(table_size(spec, t, lead.product, schema.tables))
+                    tabled.add(t.entity or "")
+        tables += [entity_size(spec, e) for e in entities
+                   if e in spec.entities and e not in tabled]
+        loads = pattern_loads(spec, group, decisions)
         points = [_point(spec, labels[0], None, tables, loads)]
         points += [_point(spec, _label(m), m, tables, loads) for m in multiples]
-        parts.append(PartCapacity(d.part, d.product, d.paradigm, ceiling, tables, loads, points))
+        name = " + ".join(d.part for d in group)
+        parts.append(PartCapacity(name, lead.product, lead.paradigm,
+                                  ceiling_of(lead.product, lead.product_name), tables, loads,
+                                  points, [d.part for d in group]))
     return parts
 
 
@@ -546,11 +572,36 @@ def _memory(part: PartCapacity, labels: list[str]) -> Step | None:
     )
 
 
+def _time_column(spec: Spec, entity: str) -> str:
+    """The timestamp rows of `entity` are read by: an aggregate's window, a range filter, or
+    a sort; created_at when no pattern says."""
+    for p in spec.access_patterns:
+        if p.entity != entity:
+            continue
+        if p.time:
+            return p.time
+        ranged = [f for f, op in p.where.items() if op == Op.range]
+        if ranged:
+            return ranged[0]
+    return "created_at"
+
+
+def _interval(ttl: float | None) -> str:
+    """Partitions small enough that expiry drops whole ones, few enough to plan quickly."""
+    if ttl is not None and ttl <= 14 * 86400:
+        return "day"
+    if ttl is not None and ttl <= 180 * 86400:
+        return "week"
+    return "month"
+
+
 def _partition_key(spec: Spec, t: TableSize) -> str:
     entity = spec.entities.get(t.entity) if t.entity else None
-    if entity and (entity.ttl or entity.append_only):
-        return ("RANGE on created_at by month: expiry and archival become DETACH/DROP "
-                "PARTITION, and recent-row reads prune to the newest partitions")
+    if entity and t.entity and (entity.ttl or entity.append_only):
+        column = _time_column(spec, t.entity)
+        return (f"RANGE on {column}, one partition per {_interval(entity.ttl)}: expiry and "
+                "archival become DETACH/DROP PARTITION, and recent-row reads prune to the "
+                "newest partitions")
     if t.referenced:
         return ("HASH on the primary key, so foreign keys to it stay valid (the key holds the "
                 "partition column); the gain is per-partition vacuum and index rebuilds, not "
@@ -780,7 +831,10 @@ def capacity_model(spec: Spec, decisions: Decisions, schema: Any | None = None) 
         f"{data['row_overhead_bytes']['postgresql']} bytes of tuple overhead, "
         f"{data['heap_bloat_factor'] - 1:.0%} dead-row allowance; B-tree entries are the key plus "
         f"{data['index_entry_overhead_bytes']} bytes at {data['index_fill_factor']:.0%} fill.",
-        f"Working set = every index + {data['hot_data_fraction']:.0%} of the table data.",
+        f"Working set = every index + {data['hot_data_fraction']:.0%} of the table data "
+        "(append-only and time-partitioned tables: that share of their indexes too).",
+        "Row writes count every row a write pattern changes; inserts into append-only entities "
+        f"are batched (multi-row INSERT / COPY) and count 1/{data['append_batch_factor']}.",
         "Connections by Little's law: rate x mean service time ("
         + ", ".join(f"{k} {v * 1000:g} ms" for k, v in data["service_time_seconds"].items())
         + f"), times {data['pool_overprovision']} for application pool headroom.",
