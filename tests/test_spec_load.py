@@ -70,7 +70,7 @@ FIXTURES: dict[str, list[Expected]] = {
     "top_list": [(1, 1, "", "expected a mapping (system, entities, …) at the top, got a list",
                   "a spec starts with `system: name` and `entities:`")],
     "many_errors": [
-        (3, 17, "scale.availability", "expected a number < 100.0, got 100", None),
+        (3, 17, "scale.availability", "expected a number < 100, got 100", None),
         (4, 3, "scale.horizon", "unknown key 'horizon'", "did you mean 'horizon_years'?"),
         (7, 13, "entities.User.volume", "expected a count such as 500k or 2M, got 'lots'", None),
         (8, 13, "entities.User.growth", "expected growth such as 40%/year", None),
@@ -206,6 +206,11 @@ INLINE: list[tuple[str, str, list[Expected]]] = [
     ]),
     ("bad system name", "system: my shop\nentities: {}\n", [
         (1, 9, "system", "'my shop' is not a valid system name", None),
+    ]),
+    ("pattern name with a space", "system: s\nentities: {A: {}}\naccess_patterns:\n"
+     "  - {name: find user, entity: A, key: id}\n", [
+        (4, 12, "access_patterns[0].name", "'find user' is not a valid name",
+         "e.g. 'find_user'"),
     ]),
     ("entity not a mapping", "system: s\nentities:\n  User: [a, b]\n", [
         (3, 9, "entities.User", "expected a mapping (volume, growth, ttl, append_only, …), "

@@ -248,10 +248,8 @@ def _explain(err: ErrorDetails, path: tuple[Step, ...], *,
         return f"missing required key {path[-1]!r}", hint
     if is_key:
         if kind == "string_pattern_mismatch":
-            fixed = re.sub(r"\W", "_", str(value))
-            fixed = fixed if re.match(r"[A-Za-z_]", fixed) else f"_{fixed}"
             return (f"{value!r} is not a valid name: letters, digits and _ only, "
-                    "not starting with a digit", f"e.g. {fixed!r}")
+                    "not starting with a digit", f"e.g. {_valid_name(value)!r}")
         return f"expected a name (text) as the key, got {_describe(value)}", None
     if kind == "enum":
         enum = _annotation_at(path)
@@ -269,9 +267,11 @@ def _explain(err: ErrorDetails, path: tuple[Step, ...], *,
         if path == ("system",):
             return (f"{value!r} is not a valid system name: start with a letter, then letters, "
                     "digits, _ or -", None)
-        return f"{value!r} is not a valid name: use letters, digits and _", None
+        return (f"{value!r} is not a valid name: letters, digits and _ only, not starting "
+                "with a digit", f"e.g. {_valid_name(value)!r}")
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()), "")
+        limit = f"{limit:g}" if isinstance(limit, int | float) else limit
         return f"expected a number {_BOUNDS[kind]} {limit}, got {_describe(value)}", None
     if kind == "value_error":
         return str(ctx.get("error", err["msg"])), None
@@ -283,6 +283,12 @@ def _explain(err: ErrorDetails, path: tuple[Step, ...], *,
         return f"expected {_EXPECTED[kind]}, got {_describe(value)}", None
     message = err["msg"]
     return message[:1].lower() + message[1:], None
+
+
+def _valid_name(value: object) -> str:
+    """`bad-name` → `bad_name`, `2fa` → `_2fa`: the nearest name the pattern accepts."""
+    fixed = re.sub(r"\W", "_", str(value))
+    return fixed if re.match(r"[A-Za-z_]", fixed) else f"_{fixed}"
 
 
 def _enum_values(enum: type[Enum]) -> list[str]:
@@ -300,7 +306,7 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return repr(value)
+        return repr(value if len(value) <= 60 else value[:57] + "...")
     return str(value)
 
 
