@@ -10,8 +10,8 @@ never counted as ok. Every namespace created is dropped afterwards unless `keep`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from dbarch.engines import SCHEMES, engine_for, redact
@@ -44,17 +44,32 @@ def verify(
     it. The same sample rows (generated from `schema`, and `spec` when given) are loaded on
     every engine, so the engines are compared on identical data.
     """
-    rows = sample or generate(schema, spec, seed=seed)
-    # Engines are independent servers, each with its own connection: verify them side by side.
-    with ThreadPoolExecutor(max_workers=max(1, len(urls))) as pool:
-        reports = list(pool.map(lambda url: verify_on(url, schema, ddl, rows, keep=keep), urls))
-    return VerifyReport(engines=reports)
+    # Engines are independent servers, each with its own connection: verify them side by side,
+    # and generate the rows while they connect and apply the DDL.
+    with ThreadPoolExecutor(max_workers=len(urls) + 1) as pool:
+        rows: Future[Sample] = Future()
+        if sample is not None:
+            rows.set_result(sample)
+        else:
+            rows = pool.submit(generate, schema, spec, seed=seed)
+        runs = [pool.submit(_verify_on, url, schema, ddl, rows.result, keep) for url in urls]
+        return VerifyReport(engines=[run.result() for run in runs])
 
 
 def verify_on(
     url: str, schema: Schema, ddl: Mapping[str, str], sample: Sample, *, keep: bool = False
 ) -> EngineReport:
     """Verify on one engine; every failure is recorded in the report, none is raised."""
+    return _verify_on(url, schema, ddl, lambda: sample, keep)
+
+
+def _verify_on(
+    url: str,
+    schema: Schema,
+    ddl: Mapping[str, str],
+    sample: Callable[[], Sample],
+    keep: bool,
+) -> EngineReport:
     scheme = urlsplit(url).scheme.split("+")[0].lower()
     report = EngineReport(engine=SCHEMES.get(scheme, scheme), url=redact(url), applied=False)
     try:
@@ -75,7 +90,11 @@ def verify_on(
 
 
 def _run(
-    engine: Engine, schema: Schema, ddl: Mapping[str, str], sample: Sample, report: EngineReport
+    engine: Engine,
+    schema: Schema,
+    ddl: Mapping[str, str],
+    get_sample: Callable[[], Sample],
+    report: EngineReport,
 ) -> None:
     report.engine = engine.name
     report.version = engine.version()
@@ -87,6 +106,7 @@ def _run(
     engine.apply(script)
     report.applied = True
     report.tables = len(schema.tables)
+    sample = get_sample()
     for table in sample.tables.values():
         report.rows_loaded += engine.load(table.name, table.columns, table.rows)
     engine.analyze()
