@@ -10,6 +10,7 @@ read and write rates, connections by Little's law, and the first load point at w
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,6 +21,7 @@ from ruamel.yaml import YAML
 
 from dbarch.schema.model import Column, Table, TypeKind
 from dbarch.select.model import Decision, Decisions, Paradigm
+from dbarch.spec import quantities
 from dbarch.spec.model import (
     AccessPattern,
     AttrType,
@@ -29,7 +31,28 @@ from dbarch.spec.model import (
     RelKind,
     Spec,
 )
-from dbarch.spec.quantities import human_bytes, human_count, human_rate
+
+_EXPONENT = re.compile(r"\b\d+(?:\.\d+)?e[+-]\d+")
+
+
+def _plain(text: str) -> str:
+    """Three significant digits print 2700 as `2.7e+03`; a document wants `2700`."""
+    return _EXPONENT.sub(lambda m: f"{float(m.group()):.0f}", text)
+
+
+def human_bytes(n: float) -> str:
+    """Binary units without exponent form: 2700 TiB, not 2.7e+03 TiB."""
+    return _plain(quantities.human_bytes(n))
+
+
+def human_count(n: float) -> str:
+    """2M, 1.5k; never exponent form."""
+    return _plain(quantities.human_count(n))
+
+
+def human_rate(n: float) -> str:
+    """200/s, 30/min; never exponent form."""
+    return _plain(quantities.human_rate(n))
 
 # Spec attribute types stored without a relational schema (non-relational parts) map onto the
 # column kinds whose sizes the data file holds.
@@ -763,15 +786,18 @@ def _sharding(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
                      + (f": {', '.join(keyed)}." if keyed else "."))
     if c.shard_note:
         notes.append(f"{c.name}: {c.shard_note}.")
-    limit_text = human_bytes(c.storage_bytes) if c.storage_bytes else "the storage ceiling"
+    conditions = [f"row writes exceed {data['shard_write_fraction']:.0%} of one node's "
+                  f"~{human_rate(c.write_ops)} ({human_rate(write_limit)})"]
+    if c.storage_bytes:
+        conditions.append(f"data + indexes exceed {human_bytes(c.storage_bytes)}")
+    if c.max_ram_bytes:
+        conditions.append(f"the working set outgrows {data['working_set_ram_fraction']:.0%} of "
+                          f"the largest instance's {human_bytes(c.max_ram_bytes)} RAM "
+                          f"({human_bytes(max_ram)})")
     return Step(
         key="sharding", title="Sharding", part=part.part,
         action=f"Shard with {c.sharding}.",
-        trigger=(f"row writes exceed {data['shard_write_fraction']:.0%} of one node's "
-                 f"~{human_rate(c.write_ops)} ({human_rate(write_limit)}), or data + indexes "
-                 f"exceed {limit_text}, or the working set outgrows "
-                 f"{data['working_set_ram_fraction']:.0%} of the largest instance's "
-                 f"{human_bytes(c.max_ram_bytes)} RAM ({human_bytes(max_ram)})"),
+        trigger=", or ".join(conditions),
         fires_at=next((lb for lb in labels if fired(lb)), None),
         subjects=subjects,
         measure={lb: f"{human_rate(part.point(lb).write_rate)} writes, "
