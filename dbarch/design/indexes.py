@@ -41,6 +41,7 @@ class Candidate:
     queries: list[AccessQuery] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     name: str | None = None
+    order_note: str = ""
 
     @property
     def signature(self) -> list[tuple[str, bool]]:
@@ -89,7 +90,7 @@ def design_indexes(
             pending[t.name].append(Candidate(
                 keys=[IndexColumn(name=col)],
                 reasons=[f"TTL purge: DELETE ... WHERE {col} < now() - ttl in batches reads "
-                         f"only the expired rows of {human_count(t.rows_at_horizon)}"],
+                         f"only the expired rows of {human_count(t.rows_at_horizon)} rows"],
             ))
         t.indexes = finalize(t, pending[t.name], used)
 
@@ -149,7 +150,33 @@ def candidate_for(t: Table, q: AccessQuery, cardinality: Cardinality) -> Candida
             break
     if not keys:
         return None
-    return Candidate(keys=keys, include=covering(t, q, seen), queries=[q])
+    return Candidate(keys=keys, include=covering(t, q, seen), queries=[q],
+                     order_note=key_order_note(t, q, keys, eq, cardinality))
+
+
+def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[str],
+                   cardinality: Cardinality) -> str:
+    """Why the key columns come in this order, with the distinct values the spec gives."""
+    if len(keys) < 2:
+        return ""
+
+    def values(c: str) -> str:
+        n = cardinality.get((t.name, c))
+        return f"{c} (~{human_count(n)} values)" if n is not None else c
+
+    parts = []
+    if eq:
+        most = " most selective first" if len(eq) > 1 else ""
+        parts.append(f"equality on {', '.join(values(c) for c in eq)}{most}")
+    rest = [k for k in keys if k.name not in eq]
+    sort = {o.column for o in q.order_by}
+    ranged = {f.column for f in q.filters if f.op in (FilterOp.range, FilterOp.prefix)}
+    for k in rest:
+        roles = [r for r, on in (("ORDER BY", k.name in sort), ("range", k.name in ranged)) if on]
+        parts.append(f"then {k.name}{' DESC' if k.desc else ''} for the {' and '.join(roles)}")
+    tail = (f", so LIMIT {q.limit} stops after {q.limit} index entries, already in order"
+            if q.limit and sort else ", one index range scan")
+    return "key order: " + ", ".join(parts) + tail
 
 
 def covering(t: Table, q: AccessQuery, key_columns: set[str]) -> list[str]:
@@ -266,9 +293,8 @@ def reason(t: Table, c: Candidate) -> str:
     if c.method == IndexMethod.gin:
         parts.append("full-text search: a GIN index over the words of "
                      f"{', '.join(k.name for k in c.keys)}")
-    elif c.queries and len(c.keys) > 1:
-        parts.append("key order: equality columns (most selective first), then the sort, "
-                     "then the range, so one index range scan returns rows already in order")
+    elif c.order_note:
+        parts.append(c.order_note)
     if c.include:
         top = max(c.queries, key=lambda q: q.rate)
         parts.append(f"INCLUDE ({', '.join(c.include)}): index-only scans for "
