@@ -321,3 +321,10 @@ def test_a_500_entity_design_renders_in_well_under_two_seconds() -> None:
     entities, relations = parse_er(docs["diagrams/er.mmd"])
     assert len(entities) == 500 and len(relations) == 499
     assert "| E499 |" in docs["ARCHITECTURE.md"]
+
+
+def test_schema_section_shows_each_column_type_per_engine() -> None:
+    body = sections(_docs()["ARCHITECTURE.md"])["## 3. Schema design"]
+    assert "| Neutral type | Columns | postgresql | mysql | sqlite |" in body
+    assert "| decimal(19,4) | 3 | numeric(19,4) | DECIMAL(19,4) | NUMERIC |" in body
+    assert "| uuid | 2 | uuid | BINARY(16) |" in body

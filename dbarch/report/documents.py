@@ -18,7 +18,7 @@ from dbarch.report import filters
 from dbarch.report.adr import Adr, architecture_decisions
 from dbarch.report.checklist import checklist
 from dbarch.report.mermaid import er_model, mermaid_id
-from dbarch.schema.model import Index, Schema, Table
+from dbarch.schema.model import ColumnType, Index, Schema, Table
 from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import AccessPattern, Consistency, Op, PatternKind, Spec
 from dbarch.verify.model import VerifyReport
@@ -192,6 +192,7 @@ def _table_of(schema: Schema | None) -> dict[str, Table]:
     return {t.name: t for t in schema.tables} if schema else {}
 
 
+_SQL_DIALECTS = ("postgresql", "mysql", "sqlite")
 # The DDL dialect each verification engine exercises.
 _DIALECT_OF_ENGINE = {"mariadb": "mysql", "mysql": "mysql", "postgresql": "postgresql",
                       "sqlite": "sqlite"}
@@ -201,6 +202,37 @@ def _unverified(ddl: dict[str, str], verify: VerifyReport | None) -> list[str]:
     """Dialects whose DDL no engine in the report ran."""
     ran = {_DIALECT_OF_ENGINE.get(e.engine, e.engine) for e in verify.engines} if verify else set()
     return [d for d in ddl if d not in ran]
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    neutral: str
+    columns: int
+    per_dialect: dict[str, str]
+
+
+def _engine_types(schema: Schema, dialects: list[str]) -> list[TypeRow]:
+    """Each distinct column type of the schema as every dialect renders it."""
+    from dbarch.render.ddl import renderer_for
+
+    renderers = {d: renderer_for(d) for d in dialects}
+    seen: dict[ColumnType, int] = {}
+    for t in schema.tables:
+        for c in t.columns:
+            seen[c.type] = seen.get(c.type, 0) + 1
+    rows = []
+    for ctype, n in seen.items():
+        neutral = ctype.kind.value
+        if ctype.length:
+            neutral += f"({ctype.length})"
+        elif ctype.precision:
+            neutral += f"({ctype.precision},{ctype.scale or 0})"
+        elif ctype.items:
+            neutral += f" of {ctype.items.value}"
+        elif ctype.values:
+            neutral += f" ({len(ctype.values)} values)"
+        rows.append(TypeRow(neutral, n, {d: r.column_type(ctype) for d, r in renderers.items()}))
+    return sorted(rows, key=lambda r: r.neutral)
 
 
 def _migration_target(spec: Spec, decisions: Decisions, ddl: dict[str, str]) -> str:
@@ -280,6 +312,8 @@ def write_documents(
         today=day,
         unverified=_unverified(ddl, verify),
         migration_target=_migration_target(spec, decisions, ddl),
+        engine_types=_engine_types(schema, [d for d in ddl if d in _SQL_DIALECTS])
+        if has_tables else [],
         totals=_totals(spec),
     )
     return files
