@@ -137,6 +137,8 @@ def operations_plan(
     security: list[Guard] = []
     partitioned = {t.name for t in (schema.tables if schema else []) if t.partitioning}
     targets_p99 = {p.name: p.p99 for p in spec.access_patterns}
+    # Tables the scaling plan partitions later expire by dropping partitions from then on.
+    later = {s.part: s.when for s in capacity.steps if s.key == "partitioning"}
     for part in capacity.parts:
         ops = product_ops(part.product)
         name = part.ceiling.name
@@ -170,13 +172,19 @@ def operations_plan(
         for t in part.tables:
             entity = spec.entities.get(t.entity) if t.entity else None
             method = ops["expiry_partitioned"] if t.table in partitioned else ops["expiry"]
+            if t.table in later.get(part.part, {}):
+                method = (f"{ops['expiry']}; once partitioned (section 5: from "
+                          f"{later[part.part][t.table]}), {ops['expiry_partitioned']}")
             if entity is not None and entity.ttl:
                 retention.append(Guard(t.table, f"rows expire after {human_duration(entity.ttl)}: "
                                                  f"{method}."))
-            elif spec.compliance.retention:
-                retention.append(Guard(t.table, f"kept at most "
+            elif spec.compliance.retention and entity is not None and entity.append_only:
+                # Retention ages out history (append-only rows); current-state rows live as
+                # long as what they describe.
+                retention.append(Guard(t.table, f"history kept "
                                                  f"{human_duration(spec.compliance.retention)} "
-                                                 f"(compliance retention): {method}."))
+                                                 f"(compliance retention), then removed: "
+                                                 f"{method}."))
         sec = ops["security"]
         sensitive = _sensitive_columns(spec, schema, part.tables)
         security.append(Guard(f"{name}: at rest", sec["at_rest"]))

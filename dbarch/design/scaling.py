@@ -230,6 +230,7 @@ class Step:
     subjects: list[str] = field(default_factory=list)
     measure: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    when: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -288,6 +289,16 @@ def _avg_sizes(spec: Spec, table: Table) -> dict[str, int | None]:
     return {n: a.avg_size for n, a in spec.entities[table.entity].attributes.items()}
 
 
+def _expires(spec: Spec, entity: Any) -> bool:
+    """Whether rows of `entity` are deleted by age within the horizon: a TTL, or the
+    compliance retention on history rows when it is shorter than the horizon."""
+    if entity is None:
+        return False
+    retention = spec.compliance.retention
+    horizon = spec.scale.horizon_years * 365 * 86400
+    return bool(entity.ttl or (entity.append_only and retention and retention < horizon))
+
+
 def table_size(spec: Spec, table: Table, product: str,
                schema_tables: Iterable[Table] = ()) -> TableSize:
     """The estimated bytes per row and index bytes per row of one relational table."""
@@ -321,8 +332,7 @@ def table_size(spec: Spec, table: Table, product: str,
             f"{table.partitioning.kind.value} on {table.partitioning.column}"
             if table.partitioning else None
         ),
-        expires=bool(entity and (entity.ttl or (entity.append_only
-                                                 and spec.compliance.retention))),
+        expires=_expires(spec, entity),
         append_only=bool(entity and entity.append_only),
         referenced=any(fk.ref_table == table.name for t in schema_tables for fk in t.foreign_keys),
     )
@@ -670,6 +680,7 @@ def _partitioning(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | N
                  f"expiring table reaches {human_count(ttl_rows)} rows"),
         fires_at=fires,
         subjects=sorted(firing, key=lambda n: labels.index(firing[n])),
+        when=dict(firing),
         measure=({lb: f"{largest.table} {human_bytes(size(largest, lb))}" for lb in labels}
                  if largest else {}),
         notes=notes,
