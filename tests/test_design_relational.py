@@ -542,3 +542,37 @@ def test_reference_to_an_entity_in_another_store_has_no_foreign_key() -> None:
     assert t.foreign_keys == []
     # one-to-one: the reference is unique
     assert [u.columns for u in t.uniques] == [["last_reading_id"]]
+
+
+TENANTS = {
+    "entities": {"Tenant": {"volume": "8k"}, "Project": {"volume": "300k"},
+                 "Task": {"volume": "60M"}, "User": {"volume": "400k"}},
+    "relationships": [
+        {"from": "Project", "to": "Tenant", "kind": "many-to-one", "owned": True},
+        {"from": "Task", "to": "Project", "kind": "many-to-one", "owned": True},
+        {"from": "Task", "to": "Tenant", "kind": "many-to-one", "owned": True},
+        {"from": "Task", "to": "User", "kind": "many-to-one", "name": "assignee"},
+        {"from": "User", "to": "Tenant", "kind": "many-to-one", "owned": True},
+    ],
+    "access_patterns": [{"name": "board", "entity": "Task",
+                         "where": {"tenant": "eq", "project": "eq"}, "rate": "400/s"}],
+}
+
+
+def test_repeated_reference_kept_when_reads_justify_it() -> None:
+    notes = design(TENANTS).table("tasks").notes
+    assert any(n.startswith("denormalized: tenant_id repeats projects.tenant_id") and
+               "400/s" in n and "(project_id, tenant_id) → projects (id, tenant_id)" in n
+               for n in notes), notes
+
+
+def test_repeated_reference_flagged_when_no_read_needs_it() -> None:
+    doc = {**TENANTS, "access_patterns": []}
+    notes = design(doc).table("tasks").notes
+    assert any("candidate to drop for 3NF" in n for n in notes), notes
+
+
+def test_a_role_link_to_the_same_entity_is_not_a_repetition() -> None:
+    # a task's assignee is a User of the same tenant, but not the project's user: no note
+    notes = design(TENANTS).table("tasks").notes
+    assert not any("assignee_id repeats" in n for n in notes)

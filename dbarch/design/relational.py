@@ -88,7 +88,7 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     writes = queries.draft_write_lookups(d)
     tables = all_tables(d)
     indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d))
-    for note_table, note in fan_in_notes(d):
+    for note_table, note in [*fan_in_notes(d), *redundant_reference_notes(d)]:
         note_table.notes.append(note)
     return Schema(name=spec.system, tables=tables, queries=drafted)
 
@@ -440,4 +440,55 @@ def fan_in_notes(d: Design) -> list[tuple[Table, str]]:
                     f"reader (reader_id, created_at DESC, {snake(p.entity)}_id) filled on "
                     f"write (fan-out on write), or a cache of the first page per reader"
                 )))
+    return out
+
+
+def redundant_reference_notes(d: Design) -> list[tuple[Table, str]]:
+    """Where a table repeats a reference it could reach through another (3NF says drop it):
+    kept, and said so, when reads filter on it often enough; flagged otherwise.
+
+    Only containment chains count: E owned by P owned by T, with P referring to T once and
+    neither link to T given a role name, so E's T is P's T by construction (a task's tenant
+    is its project's tenant). A link with a role (a comment's `author`, a post's `author`)
+    is a different fact even when it points at the same entity.
+    """
+    threshold = keys.design_data()["denormalize"]["redundant_reference_rate"]
+    out = []
+    for entity, table in d.tables.items():
+        refs = d.refs.get(entity, [])
+        for direct in refs:
+            if direct.parent == entity or direct.name is not None:
+                continue
+            chain = None
+            for via in refs:
+                if via is direct or not via.owned or via.parent not in d.tables:
+                    continue
+                ups = [r for r in d.refs.get(via.parent, []) if r.parent == direct.parent]
+                if len(ups) == 1 and ups[0].owned and ups[0].name is None:
+                    chain = (via, ups[0])
+                    break
+            if chain is None:
+                continue
+            via, up = chain
+            col, via_col, up_col = (f"{direct.field_name}_id", f"{via.field_name}_id",
+                                    f"{up.field_name}_id")
+            parent_table = d.tables[via.parent].name
+            users = [p for p in d.spec.access_patterns
+                     if p.entity == entity and p.kind != PatternKind.write
+                     and direct.field_name in p.where]
+            rate = sum(p.rate for p in users)
+            path = f"{entity} → {via.parent} → {direct.parent}"
+            if rate >= threshold:
+                named = ", ".join(f"{p.name} ({human_rate(p.rate)})" for p in users[:4])
+                out.append((table, (
+                    f"denormalized: {col} repeats {parent_table}.{up_col} ({path}); kept because "
+                    f"{len(users)} read pattern(s) filter on it directly, {human_rate(rate)} in "
+                    f"all ({named}), each of which would otherwise join {parent_table}. Keep it "
+                    f"equal to the parent's: set both in one statement, or enforce it with a "
+                    f"foreign key ({via_col}, {col}) → {parent_table} (id, {up_col})")))
+            else:
+                out.append((table, (
+                    f"{col} repeats {parent_table}.{up_col} ({path}) and reads filter on it at "
+                    f"only {human_rate(rate)} (under {threshold}/s): a candidate to drop for "
+                    f"3NF, reaching {direct.parent} through {via_col}")))
     return out
