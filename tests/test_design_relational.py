@@ -576,3 +576,16 @@ def test_a_role_link_to_the_same_entity_is_not_a_repetition() -> None:
     # a task's assignee is a User of the same tenant, but not the project's user: no note
     notes = design(TENANTS).table("tasks").notes
     assert not any("assignee_id repeats" in n for n in notes)
+
+
+def test_junction_name_never_collides_with_an_entity_table() -> None:
+    s = design({
+        "entities": {"Project": {}, "User": {}, "ProjectMember": {}},
+        "relationships": [{"name": "members", "from": "Project", "to": "User",
+                           "kind": "many-to-many"}],
+    })
+    names = [t.name for t in s.tables]
+    assert "project_members" in names and "project_members_links" in names
+    j = s.table("project_members_links")
+    assert all(f.name.startswith("project_members_links_") for f in j.foreign_keys)
+    assert_no_redundant_index(s)

@@ -68,9 +68,14 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     d.fields = {e: fields_of(spec, e, d.refs) for e in entities}
     for name in entities:
         d.tables[name] = entity_table(spec, name, set(entities), d.refs.get(name, []))
+    taken = {t.name for t in d.tables.values()}
     for rel in spec.relationships:
         if rel.kind == RelKind.many_to_many and rel.from_ in d.tables and rel.to in d.tables:
-            d.junctions[id(rel)] = junction_table(spec, rel, d.tables)
+            j = junction_table(spec, rel, d.tables)
+            while j.name in taken:  # an entity (or another link) already has the name
+                j = rename_table(j, keys.fit(f"{j.name}_links"))
+            taken.add(j.name)
+            d.junctions[id(rel)] = j
     for name in entities:
         d.columns[name] = field_columns(d.fields[name], d.tables[name])
     referenced = {fk.ref_table for t in all_tables(d) for fk in t.foreign_keys
@@ -319,6 +324,21 @@ def field_columns(fields: dict[str, str], table: Table) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- junctions
+
+
+def rename_table(table: Table, name: str) -> Table:
+    """The same table under another name, its constraint and index names following it."""
+    def moved(n: str) -> str:
+        return keys.fit(name + n[len(table.name):]) if n.startswith(table.name) else n
+
+    return table.model_copy(update={
+        "name": name,
+        "foreign_keys": [f.model_copy(update={"name": moved(f.name)})
+                         for f in table.foreign_keys],
+        "indexes": [i.model_copy(update={"name": moved(i.name)}) for i in table.indexes],
+        "checks": [c.model_copy(update={"name": moved(c.name)}) for c in table.checks],
+        "uniques": [u.model_copy(update={"name": moved(u.name)}) for u in table.uniques],
+    })
 
 
 def junction_names(rel: Relationship) -> tuple[str, str, str]:
