@@ -161,6 +161,7 @@ def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[s
         return ""
 
     def values(c: str) -> str:
+        """`category_id (~1.2k values)` where the spec tells the count."""
         n = cardinality.get((t.name, c))
         return f"{c} (~{human_count(n)} values)" if n is not None else c
 

@@ -329,6 +329,7 @@ def field_columns(fields: dict[str, str], table: Table) -> dict[str, str]:
 def rename_table(table: Table, name: str) -> Table:
     """The same table under another name, its constraint and index names following it."""
     def moved(n: str) -> str:
+        """A constraint or index name with the old table-name prefix replaced."""
         return keys.fit(name + n[len(table.name):]) if n.startswith(table.name) else n
 
     return table.model_copy(update={

@@ -26,11 +26,13 @@ class MySqlRenderer(DdlRenderer):
     dialect: ClassVar[str] = "mysql"
 
     def column_type(self, ctype: ColumnType) -> str:
+        """ENUM('a', 'b') for enums; the type map for the rest."""
         if ctype.kind == TypeKind.enum and ctype.values and self.conf["enum_style"] == "native":
             return f"ENUM({', '.join(self.literal(v) for v in ctype.values)})"
         return super().column_type(ctype)
 
     def default_clause(self, col: Column) -> str | None:
+        """Literal defaults of JSON/TEXT/BLOB columns as expressions (MySQL 8.0.13+)."""
         # MySQL 8 rejects literal defaults on JSON/TEXT/BLOB columns (only expressions).
         if col.type.kind in (TypeKind.json, TypeKind.array, TypeKind.text, TypeKind.blob) and (
             col.default is not None and col.default.kind.value == "value"
@@ -39,6 +41,7 @@ class MySqlRenderer(DdlRenderer):
         return super().default_clause(col)
 
     def column_extras(self, table: Table, col: Column) -> list[str]:
+        """ON UPDATE CURRENT_TIMESTAMP(6) for updated_at, and the inline COMMENT."""
         out = []
         if col.type.kind == TypeKind.timestamp and col.name in self.conf["on_update_now"]:
             out.append(f"ON UPDATE {self.conf['defaults']['now']}")
@@ -48,6 +51,7 @@ class MySqlRenderer(DdlRenderer):
         return out
 
     def table_suffix(self, table: Table) -> str:
+        """ENGINE and charset, table COMMENT, and RANGE COLUMNS / KEY partitioning."""
         out = f" {self.conf['table_options']}"
         if table.comment:
             out += f" COMMENT={self.literal(table.comment[:2048])}"
@@ -66,6 +70,7 @@ class MySqlRenderer(DdlRenderer):
         return out
 
     def partitions_table(self, table: Table) -> bool:
+        """Only where InnoDB allows it: no foreign keys either way, no FULLTEXT."""
         p = table.partitioning
         if p is None or p.kind == PartitionKind.list:
             return False
@@ -76,11 +81,13 @@ class MySqlRenderer(DdlRenderer):
         return not table.foreign_keys and not referenced and not text_search
 
     def no_partitioning_reason(self, table: Table) -> str:
+        """What InnoDB forbids, and what to do instead."""
         return (f"not partitioned on {self.dialect}: InnoDB partitioned tables can neither have "
                 "nor be the target of foreign keys, nor carry FULLTEXT indexes; keep the "
                 "foreign keys and purge old rows in batches by the time column instead")
 
     def create_index(self, table: Table, ix: Index, notes: list[str]) -> list[Statement]:
+        """FULLTEXT for text search; no JSON GIN and no partial indexes, said in notes."""
         if self.is_text_search(table, ix):
             sql = (f"CREATE FULLTEXT INDEX {self.quote(ix.name)} ON {self.quote(table.name)} "
                    f"({self.cols(ix.column_names)})")
@@ -102,9 +109,11 @@ class MySqlRenderer(DdlRenderer):
         return stmt
 
     def btree_index_sql(self, table: Table, ix: Index, notes: list[str]) -> str:
+        """A B-tree without the partial predicate MySQL cannot express."""
         return super().btree_index_sql(table, ix.model_copy(update={"where": None}), notes)
 
     def index_column(self, table: Table, c: IndexColumn) -> str:
+        """A key column, by a prefix of its value for TEXT/BLOB columns."""
         out = self.quote(c.name)
         if table.column(c.name).type.kind in _PREFIX_ONLY:
             out += f"({self.conf['index_prefix']})"

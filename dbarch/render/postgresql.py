@@ -22,19 +22,23 @@ class PostgresRenderer(DdlRenderer):
     has_include: ClassVar[bool] = True
 
     def bool_literal(self, value: bool) -> str:
+        """PostgreSQL's own spelling: lower-case true/false."""
         return "true" if value else "false"
 
     def table_suffix(self, table: Table) -> str:
+        """PARTITION BY RANGE/HASH on the parent table."""
         p = table.partitioning
         if p is None or not self.partitions_table(table):
             return ""
         return f" PARTITION BY {p.kind.value.upper()} ({self.quote(p.column)})"
 
     def partitions_table(self, table: Table) -> bool:
+        """Range and hash partitioning are rendered; list needs values the model lacks."""
         p = table.partitioning
         return p is not None and p.kind in (PartitionKind.range, PartitionKind.hash)
 
     def partition_statements(self, table: Table, notes: list[str]) -> list[Statement]:
+        """The first range partitions plus a DEFAULT one, or every hash partition."""
         p = table.partitioning
         if p is None:
             return []
@@ -70,6 +74,7 @@ class PostgresRenderer(DdlRenderer):
         return out
 
     def create_index(self, table: Table, ix: Index, notes: list[str]) -> list[Statement]:
+        """GIN over to_tsvector for text search, USING for the other methods."""
         if ix.method == IndexMethod.btree:
             return super().create_index(table, ix, notes)
         if self.is_text_search(table, ix):
@@ -88,6 +93,7 @@ class PostgresRenderer(DdlRenderer):
         return [Statement(sql, self.index_comments(ix))]
 
     def btree_index_sql(self, table: Table, ix: Index, notes: list[str]) -> str:
+        """A B-tree with real INCLUDE columns and a partial predicate."""
         cols = ", ".join(self.index_column(table, c) for c in ix.columns)
         sql = (f"CREATE {'UNIQUE ' if ix.unique else ''}INDEX {self.quote(ix.name)} "
                f"ON {self.quote(table.name)} ({cols})")
@@ -98,6 +104,7 @@ class PostgresRenderer(DdlRenderer):
         return sql
 
     def index_column(self, table: Table, c: IndexColumn) -> str:
+        """A key column, with text_pattern_ops where it serves prefix LIKE."""
         out = self.quote(c.name)
         if c.pattern_ops and table.column(c.name).type.kind in (
             TypeKind.string, TypeKind.text, TypeKind.enum
@@ -106,6 +113,7 @@ class PostgresRenderer(DdlRenderer):
         return out + (" DESC" if c.desc else "")
 
     def comment_statements(self, table: Table) -> list[Statement]:
+        """COMMENT ON TABLE and COMMENT ON COLUMN, sensitive columns marked."""
         out = []
         if table.comment:
             out.append(Statement(

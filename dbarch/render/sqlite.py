@@ -23,6 +23,7 @@ class SqliteRenderer(DdlRenderer):
     forward_references: ClassVar[bool] = True
 
     def bool_literal(self, value: bool) -> str:
+        """SQLite stores booleans as 0 and 1."""
         return "1" if value else "0"
 
     def rowid_column(self, table: Table) -> Column | None:
@@ -35,34 +36,40 @@ class SqliteRenderer(DdlRenderer):
         return None
 
     def column_def(self, table: Table, col: Column) -> str:
+        """The rowid column is exactly `INTEGER PRIMARY KEY` (any other spelling is not)."""
         rowid = self.rowid_column(table)
         if rowid is not None and col.name == rowid.name:
             return f"{self.quote(col.name)} INTEGER PRIMARY KEY"
         return super().column_def(table, col)
 
     def primary_key_clause(self, table: Table) -> str | None:
+        """None when the key is the rowid column, declared inline."""
         if self.rowid_column(table) is not None:
             return None
         return super().primary_key_clause(table)
 
     def table_suffix(self, table: Table) -> str:
+        """WITHOUT ROWID for junction tables."""
         # A junction row is its key: WITHOUT ROWID stores it once, in the key's B-tree.
         if table.role == TableRole.junction and self.rowid_column(table) is None:
             return " WITHOUT ROWID"
         return ""
 
     def unique_clause(self, table: Table, u: Unique) -> str | None:
+        """None: unique constraints are created as named unique indexes instead."""
         # An inline UNIQUE gets an automatic name (sqlite_autoindex_*); an explicit index keeps
         # the constraint's name, which is how verification recognises it in query plans.
         return None
 
     def unique_index(self, table: Table, u: Unique) -> Statement | None:
+        """CREATE UNIQUE INDEX under the constraint's name."""
         return Statement(
             f"CREATE UNIQUE INDEX {self.quote(u.name)} ON {self.quote(table.name)} "
             f"({self.cols(u.columns)})"
         )
 
     def create_index(self, table: Table, ix: Index, notes: list[str]) -> list[Statement]:
+        """FTS5 for text search; no JSON GIN (said in a note); B-trees otherwise."""
         if self.is_text_search(table, ix):
             return self.fts5(table, ix)
         if ix.method == IndexMethod.gin:
