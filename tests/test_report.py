@@ -267,11 +267,14 @@ def test_operations_show_the_availability_arithmetic() -> None:
 def test_migration_is_greenfield_or_names_the_existing_products() -> None:
     green = sections(_docs()["ARCHITECTURE.md"])["## 6. Migration plan"]
     assert green.startswith("Greenfield")
-    spec = Spec.model_validate({**SHOP, "deployment": {"existing": ["postgresql", "mysql"]}})
+    existing = ["postgres", "mysql", "redis", "sqlite"]
+    spec = Spec.model_validate({**SHOP, "deployment": {"existing": existing}})
     body = sections(_docs(spec=spec)["ARCHITECTURE.md"])["## 6. Migration plan"]
-    assert "postgresql stays: part(s) core are designed for it" in body
-    assert "mysql is replaced" in body and "change-data capture from mysql" in body
-    assert "dbarch migrate plan" in body
+    assert "postgres stays: part(s) core are designed for it" in body   # alias of postgresql
+    assert "redis stays: part(s) sessions use it" in body
+    assert "mysql is replaced" in body and "the binary log in ROW format (Debezium)" in body
+    assert "sqlite offers no change feed, so the application writes both" in body
+    assert "--to schema/postgresql.sql" in body
 
 
 def _big(n: int) -> tuple[Spec, Decisions, Schema]:

@@ -235,6 +235,46 @@ def _engine_types(schema: Schema, dialects: list[str]) -> list[TypeRow]:
     return sorted(rows, key=lambda r: r.neutral)
 
 
+@dataclass(frozen=True)
+class MigrationItem:
+    """One product the team already runs, and what happens to it in this design."""
+
+    product: str
+    stays: bool
+    parts: list[str]
+    feed: str | None
+    cache: bool
+    relational: bool
+
+
+def _catalogue_id(name: str) -> str:
+    """The catalogue id for a product name the spec uses (`postgres` → `postgresql`)."""
+    from dbarch.select.tuning import load_yaml
+
+    key = name.strip().lower()
+    for pid, entry in load_yaml("products.yaml").items():
+        if isinstance(entry, dict) and (key == pid or key in entry.get("aliases", [])):
+            return str(pid)
+    return key
+
+
+def _migration(spec: Spec, decisions: Decisions) -> list[MigrationItem]:
+    from dbarch.design.operations import product_ops
+
+    items = []
+    for name in spec.deployment.existing:
+        pid = _catalogue_id(name)
+        parts = [d.part for d in decisions.parts if d.product == pid]
+        items.append(MigrationItem(
+            product=name, stays=bool(parts), parts=parts,
+            feed=product_ops(pid).get("change_capture"),
+            cache=pid in ("redis", "memcached"),
+            relational=any(d.paradigm == Paradigm.relational for d in decisions.parts
+                           if d.product == pid),
+        ))
+    return items
+
+
 def _migration_target(spec: Spec, decisions: Decisions, ddl: dict[str, str]) -> str:
     """The DDL file a migration from the existing system aims at: the dialect of the product
     the team already runs, when the design keeps it."""
@@ -312,6 +352,7 @@ def write_documents(
         today=day,
         unverified=_unverified(ddl, verify),
         migration_target=_migration_target(spec, decisions, ddl),
+        migration=_migration(spec, decisions),
         engine_types=_engine_types(schema, [d for d in ddl if d in _SQL_DIALECTS])
         if has_tables else [],
         totals=_totals(spec),
