@@ -35,6 +35,9 @@ class EngineReport(BaseModel):
     engine: str = Field(description="sqlite, postgresql, mariadb")
     url: str = Field(description="Where it ran, password removed")
     version: str = ""
+    namespace: str | None = Field(
+        None, description="The throwaway schema/database/file the run used (dropped unless kept)"
+    )
     applied: bool
     error: str | None = None
     tables: int = 0

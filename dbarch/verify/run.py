@@ -97,6 +97,7 @@ def _run(
     report: EngineReport,
 ) -> None:
     report.engine = engine.name
+    report.namespace = engine.namespace
     report.version = engine.version()
     script = ddl.get(engine.dialect) or ddl.get(engine.name)
     if not script:
