@@ -98,7 +98,13 @@ def _part_adr(spec: Spec, d: Decision, primary: Decision | None) -> tuple[str, l
     consequences = [d.tradeoff] if d.tradeoff else []
     consequences += [f"{e} records expire after {human_duration(spec.entities[e].ttl or 0)}."
                      for e in d.entities if e in spec.entities and spec.entities[e].ttl]
-    if primary is not None:
+    if primary is not None and primary.product == d.product:
+        consequences.append(
+            f"Same {d.product_name} server as part `{primary.part}`: one backup, monitoring "
+            "and upgrade routine; its tables are sized, partitioned and expired on their own, "
+            "and transactions and foreign keys may span both parts."
+        )
+    elif primary is not None:
         consequences.append(
             f"The team operates {primary.product_name} and {d.product_name}: two backup, "
             "monitoring and upgrade routines; no transaction spans both."

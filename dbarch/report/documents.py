@@ -279,8 +279,9 @@ def _migration_target(spec: Spec, decisions: Decisions, ddl: dict[str, str]) -> 
     """The DDL file a migration from the existing system aims at: the dialect of the product
     the team already runs, when the design keeps it."""
     chosen = {d.product for d in decisions.parts}
-    for product in spec.deployment.existing:
-        dialect = _DIALECT_OF_ENGINE.get(product.lower())
+    for name in spec.deployment.existing:
+        product = _catalogue_id(name)
+        dialect = _DIALECT_OF_ENGINE.get(product)
         if product in chosen and dialect in ddl:
             return f"schema/{dialect}.sql"
     primary = decisions.parts[0].product if decisions.parts else ""
