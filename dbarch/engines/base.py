@@ -183,8 +183,9 @@ class Engine(ABC):
         """Run one statement inside the namespace; driver errors propagate."""
 
     @abstractmethod
-    def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows; driver errors propagate."""
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (with driver placeholders for `params`) and return its rows;
+        driver errors propagate."""
 
     def execute(self, sql: str) -> None:
         """Run one statement inside the namespace."""
@@ -193,10 +194,11 @@ class Engine(ABC):
         except Exception as exc:
             raise self.fail(f"statement failed ({first_line(sql)})", exc) from exc
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        """Run one statement and return its rows."""
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows; `params` fill the driver's placeholders
+        (`?` for SQLite, `%s` for PostgreSQL and MariaDB)."""
         try:
-            return self._query(sql)
+            return self._query(sql, params)
         except Exception as exc:
             raise self.fail(f"query failed ({first_line(sql)})", exc) from exc
 

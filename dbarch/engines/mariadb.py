@@ -157,9 +157,10 @@ class MariaDBEngine(Engine):
             cur.execute(sql)
             cur.fetchall()  # ANALYZE TABLE and friends return rows; drain them
 
-    def _query(self, sql: str) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.conn.cursor() as cur:
-            cur.execute(sql)
+            # Without params PyMySQL sends the text as is: a literal % needs no escaping.
+            cur.execute(sql, tuple(params) if params else None)
             return list(cur.fetchall())
 
     def load(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -168,7 +169,7 @@ class MariaDBEngine(Engine):
         marks = ", ".join("%s" for _ in columns)
         types = dict(self.query(
             "SELECT column_name, data_type FROM information_schema.columns "
-            f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}'"
+            "WHERE table_schema = %s AND table_name = %s", (self.namespace, table),
         ))
         kinds = [str(types.get(c, "")).lower() for c in columns]
         data = [tuple(_adapt(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows]
@@ -189,7 +190,7 @@ class MariaDBEngine(Engine):
         """ANALYZE TABLE each table, so the optimizer's estimates match the sample."""
         tables = self.query(
             "SELECT table_name FROM information_schema.tables "
-            f"WHERE table_schema = '{self.namespace}' AND table_type = 'BASE TABLE'"
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE'", (self.namespace,),
         )
         for (table,) in tables:
             self.execute(f"ANALYZE TABLE `{table}`")
@@ -203,8 +204,8 @@ class MariaDBEngine(Engine):
         """Index name → columns; the primary key is named PRIMARY."""
         rows = self.query(
             "SELECT index_name, column_name FROM information_schema.statistics "
-            f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}' "
-            "ORDER BY index_name, seq_in_index"
+            "WHERE table_schema = %s AND table_name = %s ORDER BY index_name, seq_in_index",
+            (self.namespace, table),
         )
         found: dict[str, list[str]] = {}
         for name, column in rows:

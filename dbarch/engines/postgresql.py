@@ -110,7 +110,9 @@ class PostgreSQLEngine(Engine):
     def _execute(self, sql: str) -> None:
         self.conn.execute(sql.encode())  # bytes: a literal % in DDL is not a placeholder
 
-    def _query(self, sql: str) -> list[tuple[Any, ...]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if params:
+            return list(self.conn.execute(sql.encode(), tuple(params)).fetchall())
         return list(self.conn.execute(sql.encode()).fetchall())
 
     def load(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -121,7 +123,7 @@ class PostgreSQLEngine(Engine):
         )
         types = dict(self.query(
             "SELECT column_name, udt_name FROM information_schema.columns "
-            f"WHERE table_schema = '{self.namespace}' AND table_name = '{table}'"
+            "WHERE table_schema = %s AND table_name = %s", (self.namespace, table),
         ))
         kinds = [str(types.get(c, "")) for c in columns]
         count = 0
@@ -138,8 +140,8 @@ class PostgreSQLEngine(Engine):
         """ANALYZE each table of the run's schema (not the whole database)."""
         tables = self.query(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            f"WHERE n.nspname = '{self.namespace}' AND c.relkind IN ('r', 'p') "
-            "AND NOT c.relispartition"
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition",
+            (self.namespace,),
         )
         for (table,) in tables:
             self.execute(f'ANALYZE "{table}"')
@@ -189,11 +191,12 @@ class PostgreSQLEngine(Engine):
             "JOIN pg_namespace n ON n.oid = t.relnamespace "
             "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
             "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-            f"WHERE n.nspname = '{self.namespace}' AND (t.relname = '{table}' OR t.oid IN ("
+            "WHERE n.nspname = %s AND (t.relname = %s OR t.oid IN ("
             "  SELECT inhrelid FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent "
-            f"  WHERE p.relname = '{table}' AND p.relnamespace = n.oid)) "
+            "  WHERE p.relname = %s AND p.relnamespace = n.oid)) "
             "AND k.ord <= x.indnkeyatts "
-            "GROUP BY i.relname"
+            "GROUP BY i.relname",
+            (self.namespace, table, table),
         )
         return {name: list(cols) for name, cols in rows}
 

@@ -99,8 +99,8 @@ class SQLiteEngine(Engine):
     def _execute(self, sql: str) -> None:
         self.conn.execute(sql)
 
-    def _query(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in self.conn.execute(sql).fetchall()]
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.conn.execute(sql, tuple(params)).fetchall()]
 
     def load(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """executemany inside one transaction: one fsync for the whole table."""
