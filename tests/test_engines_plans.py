@@ -70,6 +70,7 @@ def test_parse_postgresql_bitmap_plan() -> None:
     assert plan.full_scans == []
     assert plan.cost == 36.3
     assert plan.rows == 10
+    assert plan.sorts
     assert plan.access_path == (
         "Limit → Sort → Bitmap Heap Scan on orders → "
         "Bitmap Index Scan using orders_user_id_created_at_idx"
@@ -91,12 +92,12 @@ def test_parse_mariadb_plans() -> None:
         "table_name": "orders", "access_type": "ref", "possible_keys": ["i"], "key": "i",
         "key_length": "8", "used_key_parts": ["user_id"], "ref": ["const"], "rows": 3,
         "filtered": 100}}})
-    assert (ref.indexes, ref.full_scans, ref.rows) == (["i"], [], 3)
+    assert (ref.indexes, ref.full_scans, ref.rows, ref.sorts) == (["i"], [], 3, False)
     assert ref.access_path == "ref on orders using i (rows 3)"
     full = parse_mariadb({"query_block": {"select_id": 1, "filesort": {"sort_key": "x",
         "table": {"table_name": "orders", "access_type": "ALL", "rows": 19982,
                   "filtered": 100, "attached_condition": "orders.status = 'x'"}}}})
-    assert (full.indexes, full.full_scans) == ([], ["orders"])
+    assert (full.indexes, full.full_scans, full.sorts) == ([], ["orders"], True)
     assert full.access_path == "ALL on orders (rows 19982); filesort"
 
 

@@ -33,6 +33,8 @@ class Plan:
     indexes: list[str] = field(default_factory=list)
     full_scans: list[str] = field(default_factory=list)
     full_index_scans: list[str] = field(default_factory=list)
+    sorts: bool = False
+    """The engine sorts rows itself (Sort node, filesort, temp B-tree) for the ORDER BY."""
     access_path: str = ""
     cost: float | None = None
     rows: int | None = None

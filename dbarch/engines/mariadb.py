@@ -80,6 +80,7 @@ def parse_plan(document: dict[str, Any]) -> Plan:
     if not steps and "message" in json.dumps(block):
         steps.append(str(_first_message(block)))
     if '"filesort"' in text:
+        plan.sorts = True
         steps.append("filesort")
     plan.access_path = "; ".join(steps)
     return plan

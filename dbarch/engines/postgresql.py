@@ -53,6 +53,8 @@ def parse_plan(document: list[dict[str, Any]]) -> Plan:
                 plan.full_index_scans.append(node["Index Name"])
         if kind == "Seq Scan":
             plan.full_scans.append(node["Relation Name"])
+        if kind in ("Sort", "Incremental Sort"):
+            plan.sorts = True
         if depth == len(chain):
             chain.append(_describe(node))
         for child in node.get("Plans", []):

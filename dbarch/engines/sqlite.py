@@ -128,6 +128,8 @@ class SQLiteEngine(Engine):
         steps: list[str] = []
         for _id, _parent, _unused, detail in rows:
             steps.append(detail)
+            if detail.startswith("USE TEMP B-TREE FOR") and "ORDER BY" in detail:
+                plan.sorts = True
             m = _DETAIL.match(detail)
             if not m:
                 continue

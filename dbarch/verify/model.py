@@ -18,6 +18,12 @@ class PatternCheck(BaseModel):
     ok: bool
     problem: str | None = None
     estimated_rows: int | None = Field(None, description="The planner's row estimate")
+    sorted_by_engine: bool | None = Field(
+        None,
+        description="For a pattern with ORDER BY: whether the engine sorted the rows itself "
+        "(Sort, filesort, temp B-tree) instead of reading them in index order. A fact, not "
+        "part of ok: with a page's worth of rows or fewer, sorting is what a planner should do.",
+    )
     index_usable: bool | None = Field(
         None,
         description="For a failing check on PostgreSQL: whether the designed index serves the "

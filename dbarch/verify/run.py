@@ -141,6 +141,8 @@ def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample
     check.access_path = plan.access_path
     check.cost = plan.cost
     check.estimated_rows = plan.rows
+    if q.order_by:
+        check.sorted_by_engine = plan.sorts
     check.ok, check.problem = judge(q, plan, schema, indexes, sample)
     others = [i for i in plan.indexes if i != expected and indexes.get(i) is not None]
     if not check.ok and expected and not plan.full_scans and others:
