@@ -197,3 +197,7 @@ def test_append_only_ingest_is_batched_and_partitioned_by_its_time_column() -> N
     step = next(s for s in model.steps if s.key == "partitioning")
     assert step.fires_at == "now" and step.subjects == ["Sample"]
     assert any("RANGE on recorded_at, one partition per day" in n for n in step.notes)
+    plan = operations_plan(spec, decisions, model, None)
+    assert any("partition rotation for Sample" in g.subject for g in plan.maintenance)
+    expiry = next(g for g in plan.retention if g.subject == "Sample").measure
+    assert "once partitioned (section 5: from now)" in expiry and "DROP TABLE" in expiry

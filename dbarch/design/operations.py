@@ -169,6 +169,13 @@ def operations_plan(
             m = ops["partition_monitoring"]
             monitors.append(Monitor(part.part, m["what"], m["metric"], m["alert"]))
         maintenance += [Guard(f"{name} ({part.part})", task) for task in ops["maintenance"]]
+        # Only time ranges rotate; hash partitions are fixed at creation.
+        rotated = sorted(t.table for t in part.tables
+                         if (t.partitioned or "").startswith("range")
+                         or (t.table in later.get(part.part, {}) and t.expires))
+        if rotated and "partition_rotation" in ops:
+            maintenance.append(Guard(f"{name} ({part.part}): partition rotation for "
+                                     f"{', '.join(rotated)}", f"{ops['partition_rotation']}."))
         for t in part.tables:
             entity = spec.entities.get(t.entity) if t.entity else None
             method = ops["expiry_partitioned"] if t.table in partitioned else ops["expiry"]
