@@ -201,10 +201,14 @@ class _TableGenerator:
         self.keys = _unique_keys(table)
         self.fk_of: dict[str, ForeignKey] = {}
         self.refs: dict[str, _References] = {}
+        self.unset: set[str] = set()
         for fk in table.foreign_keys:
             parent = done.get(fk.ref_table)
             if parent is None and fk.ref_table != table.name:
-                continue  # a cycle: left NULL (the column must be nullable)
+                # A cycle (or a table outside the schema): the reference stays NULL, so the
+                # column must be nullable; the engine says so if it is not.
+                self.unset.update(fk.columns)
+                continue
             one_to_one = any(set(k) == set(fk.columns) for k in self.keys)
             # Part of a composite key (a junction's): every parent is needed to keep it unique.
             in_key = any(set(fk.columns) < set(k) for k in self.keys)
@@ -212,7 +216,8 @@ class _TableGenerator:
             for col in fk.columns:
                 self.fk_of[col] = fk
         self.makers: dict[str, Callable[[int], Any]] = {
-            c.name: self._maker(c) for c in table.columns if c.name not in self.fk_of
+            c.name: self._maker(c) for c in table.columns
+            if c.name not in self.fk_of and c.name not in self.unset
         }
 
     def run(self, n: int) -> SampleTable:
