@@ -78,3 +78,14 @@ def test_designed_index_missing() -> None:
         "index orders_user_idx designed for user_orders does not exist on orders (indexes "
         "there: orders_created_at_idx, orders_pkey, orders_user_id_created_at_idx)"
     ))
+
+
+def test_full_scan_of_a_small_table_says_why() -> None:
+    schema = shop_schema()
+    schema.table("users").rows = 50
+    plan = Plan(full_scans=["users"], access_path="Seq Scan on users")
+    assert judge(LOGIN, plan, schema, {"users_email_key": ["email"]}, SAMPLE) == (False, (
+        "planner chose a full scan of users (Seq Scan on users) over 50 sample rows; index "
+        "users_email_key not used (the table is expected to hold 50 rows: reading it whole "
+        "is the cheapest plan until it grows)"
+    ))

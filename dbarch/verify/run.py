@@ -22,7 +22,7 @@ from dbarch.schema.model import AccessQuery, Schema
 from dbarch.spec.model import Spec
 from dbarch.verify.model import EngineReport, PatternCheck, VerifyReport
 from dbarch.verify.params import choose_params
-from dbarch.verify.sample import Sample, generate
+from dbarch.verify.sample import MIN_ROWS, Sample, generate
 
 PRIMARY_NAMES = ("PRIMARY",)
 """How plans name a primary-key access where the key has no index name of its own."""
@@ -187,10 +187,17 @@ def judge(
     missing = f"index {expected} not used" if expected else "no index was designed for it"
     if plan.full_scans:
         scanned = ", ".join(dict.fromkeys(plan.full_scans))
-        return False, (
+        problem = (
             f"planner chose a full scan of {scanned} ({plan.access_path}) over {rows} sample "
             f"rows; {missing}"
         )
+        expected_rows = _expected_rows(schema, q.table)
+        if expected_rows and expected_rows <= MIN_ROWS:
+            problem += (
+                f" (the table is expected to hold {expected_rows} rows: reading it whole is "
+                "the cheapest plan until it grows)"
+            )
+        return False, problem
     if not plan.indexes:
         return False, f"plan reads no index ({plan.access_path}); {missing}"
     if q.filters and all(i in plan.full_index_scans for i in plan.indexes):
@@ -240,6 +247,13 @@ def _columns_of(
     if name in (*PRIMARY_NAMES, f"{table_name}_pkey") and table.primary_key:
         return list(table.primary_key)
     return None
+
+
+def _expected_rows(schema: Schema, table: str) -> int:
+    try:
+        return schema.table(table).rows
+    except KeyError:
+        return 0
 
 
 def _exists(columns: list[str], indexes: Mapping[str, list[str]]) -> bool:
