@@ -589,3 +589,23 @@ def test_junction_name_never_collides_with_an_entity_table() -> None:
     j = s.table("project_members_links")
     assert all(f.name.startswith("project_members_links_") for f in j.foreign_keys)
     assert_no_redundant_index(s)
+
+
+def test_no_sort_column_when_the_group_fits_in_the_limit() -> None:
+    doc = {
+        "entities": {"Site": {"volume": "1k"}, "Device": {"volume": "25k", "attributes": {
+            "name": "string", "last_seen_at": "timestamp"}}},
+        "relationships": [{"from": "Device", "to": "Site", "kind": "many-to-one",
+                           "fanout": 21, "max_fanout": 900}],
+        "access_patterns": [
+            {"name": "site_devices", "entity": "Device", "where": {"site": "eq"},
+             "order_by": "name", "limit": 1000, "rate": "30/s"},
+            {"name": "offline", "entity": "Device",
+             "where": {"site": "eq", "last_seen_at": "range"}, "rate": "1/s"}],
+    }
+    t = design(doc).table("devices")
+    assert index_columns(t) == [["site_id", "last_seen_at"]]
+    assert set(t.indexes[0].serves) == {"site_devices", "offline"}
+    assert "at most 900 rows share one site_id" in t.indexes[0].reason
+    doc["access_patterns"][0]["limit"] = 50  # now the index order saves reading 850 rows
+    assert ["site_id", "name"] in index_columns(design(doc).table("devices"))

@@ -64,13 +64,16 @@ def design_indexes(
     queries: list[AccessQuery],
     cardinality: Cardinality,
     purge: dict[str, str] | None = None,
+    max_group: dict[tuple[str, str], int] | None = None,
 ) -> None:
     """Design the indexes of `tables` for `queries`; set each query's `index`.
 
     `cardinality` estimates distinct values per (table, column); `purge` names, per table,
-    the column a TTL purge job deletes by.
+    the column a TTL purge job deletes by; `max_group` bounds, per (table, column), how many
+    rows share one value (a relationship's max_fanout).
     """
     purge = purge or {}
+    max_group = max_group or {}
     by_name = {t.name: t for t in tables}
     pending: dict[str, list[Candidate]] = {
         t.name: [Candidate(keys=list(ix.columns), method=ix.method, include=list(ix.include),
@@ -80,7 +83,7 @@ def design_indexes(
     }
     for q in queries:
         t = by_name[q.table]
-        c = candidate_for(t, q, cardinality)
+        c = candidate_for(t, q, cardinality, max_group)
         if c is not None:
             pending[t.name].append(c)
     used: set[str] = {n for t in tables for n in constraint_names(t)}
@@ -117,7 +120,10 @@ def equality_order(t: Table, columns: list[str], cardinality: Cardinality) -> li
     return high + [c for c in columns if c not in known] + few
 
 
-def candidate_for(t: Table, q: AccessQuery, cardinality: Cardinality) -> Candidate | None:
+def candidate_for(
+    t: Table, q: AccessQuery, cardinality: Cardinality,
+    max_group: dict[tuple[str, str], int] | None = None,
+) -> Candidate | None:
     """The index one query wants, or None when a constraint already answers it as a point
     lookup (then `q.index` is set to that constraint's index)."""
     text = [f.column for f in q.filters if f.op == FilterOp.text]
@@ -135,7 +141,8 @@ def candidate_for(t: Table, q: AccessQuery, cardinality: Cardinality) -> Candida
         cardinality)
     keys = [IndexColumn(name=c) for c in eq]
     seen = set(eq)
-    for o in q.order_by:
+    bound = group_bound(t, q, eq, max_group or {})
+    for o in q.order_by if bound is None else []:
         if o.column not in seen:
             keys.append(IndexColumn(name=o.column, desc=o.desc))
             seen.add(o.column)
@@ -150,8 +157,28 @@ def candidate_for(t: Table, q: AccessQuery, cardinality: Cardinality) -> Candida
             break
     if not keys:
         return None
-    return Candidate(keys=keys, include=covering(t, q, seen), queries=[q],
+    reasons = []
+    if bound is not None:
+        col, rows = bound
+        reasons.append(f"{q.pattern} needs no column for its ORDER BY: at most "
+                       f"{human_count(rows)} rows share one {col}, LIMIT {q.limit} reads them "
+                       "all anyway, and sorting that few in memory is cheaper than a wider "
+                       "index to maintain")
+    return Candidate(keys=keys, include=covering(t, q, seen), queries=[q], reasons=reasons,
                      order_note=key_order_note(t, q, keys, eq, cardinality))
+
+
+def group_bound(t: Table, q: AccessQuery, eq: list[str],
+                max_group: dict[tuple[str, str], int]) -> tuple[str, int] | None:
+    """(column, rows) when an equality column caps the matching rows at or under the LIMIT:
+    then the index needs no sort column. None when the spec gives no such bound."""
+    if not q.order_by or not q.limit:
+        return None
+    exact = {f.column for f in q.filters if f.op == FilterOp.eq}
+    bounds = [(c, max_group[(t.name, c)]) for c in eq
+              if c in exact and (t.name, c) in max_group]
+    best = min(bounds, key=lambda b: b[1], default=None)
+    return best if best is not None and best[1] <= q.limit else None
 
 
 def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[str],

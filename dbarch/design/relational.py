@@ -92,7 +92,8 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     drafted = queries.draft_queries(d)
     writes = queries.draft_write_lookups(d)
     tables = all_tables(d)
-    indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d))
+    indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d),
+                           group_limits(d))
     for note_table, note in [*fan_in_notes(d), *redundant_reference_notes(d)]:
         note_table.notes.append(note)
     return Schema(name=spec.system, tables=tables, queries=drafted)
@@ -428,6 +429,14 @@ def cardinality_of(d: Design) -> dict[tuple[str, str], float]:
             parent = next(t for t in d.tables.values() if t.name == fk.ref_table)
             out[(table.name, fk.columns[0])] = max(parent.rows_at_horizon, 1)
     return out
+
+
+def group_limits(d: Design) -> dict[tuple[str, str], int]:
+    """The most rows that share one reference value, where the spec gives max_fanout."""
+    return {
+        (d.tables[e].name, f"{r.field_name}_id"): r.max_fanout
+        for e in d.entities for r in d.refs.get(e, []) if r.max_fanout
+    }
 
 
 def purge_columns(d: Design) -> dict[str, str]:
