@@ -300,7 +300,7 @@ def _expires(spec: Spec, entity: Any) -> bool:
 
 
 def table_size(spec: Spec, table: Table, product: str,
-               schema_tables: Iterable[Table] = ()) -> TableSize:
+               referenced: frozenset[str] | set[str] = frozenset()) -> TableSize:
     """The estimated bytes per row and index bytes per row of one relational table."""
     data = scaling_data()
     overheads = data["row_overhead_bytes"]
@@ -334,7 +334,7 @@ def table_size(spec: Spec, table: Table, product: str,
         ),
         expires=_expires(spec, entity),
         append_only=bool(entity and entity.append_only),
-        referenced=any(fk.ref_table == table.name for t in schema_tables for fk in t.foreign_keys),
+        referenced=table.name in referenced,
     )
 
 
@@ -467,6 +467,8 @@ def build_capacity(spec: Spec, decisions: Decisions, schema: Any | None) -> list
     labels = ["now"] + [_label(m) for m in multiples]
     first_relational = next((d for d in decisions.parts if d.paradigm == Paradigm.relational),
                             None)
+    referenced = ({fk.ref_table for t in schema.tables for fk in t.foreign_keys}
+                  if schema is not None else set())
     parts = []
     for group in _servers(decisions):
         lead = group[0]
@@ -476,7 +478,7 @@ def build_capacity(spec: Spec, decisions: Decisions, schema: Any | None) -> list
         if schema is not None and any(d.paradigm == Paradigm.relational for d in group):
             for t in schema.tables:
                 if t.entity in entities or (t.entity is None and first_relational in group):
-                    tables.append(table_size(spec, t, lead.product, schema.tables))
+                    tables.append(table_size(spec, t, lead.product, referenced))
                     tabled.add(t.entity or "")
         tables += [entity_size(spec, e) for e in entities
                    if e in spec.entities and e not in tabled]
@@ -701,26 +703,37 @@ class ShardKey:
 
 
 def _ancestor_map(spec: Spec, entities: Iterable[str]) -> dict[str, set[str]]:
-    """Every entity's transitive parents, computed once (specs reach hundreds of entities)."""
+    """Every entity's transitive parents, each computed once from its parents' sets."""
     parents: dict[str, list[str]] = {}
     for r in spec.relationships:
         if r.kind != RelKind.many_to_many:
             parents.setdefault(r.child, []).append(r.parent)
-    out: dict[str, set[str]] = {}
-    for e in entities:
-        seen: set[str] = set()
-        todo = [e]
-        while todo:
-            for p in parents.get(todo.pop(), []):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        out[e] = seen - {e}
-    return out
+    memo: dict[str, set[str]] = {}
+    for start in entities:
+        # Iterative post-order, so a 1000-deep chain does not hit the recursion limit; an
+        # entity met again while in progress (a cycle) contributes what is known so far.
+        stack = [(start, False)]
+        busy: set[str] = set()
+        while stack:
+            e, done = stack.pop()
+            if e in memo:
+                continue
+            if done:
+                found: set[str] = set()
+                for p in parents.get(e, []):
+                    found.add(p)
+                    found |= memo.get(p, set())
+                memo[e] = found - {e}
+                busy.discard(e)
+                continue
+            busy.add(e)
+            stack.append((e, True))
+            stack.extend((p, False) for p in parents.get(e, []) if p not in memo and p not in busy)
+    return {e: memo.get(e, set()) for e in entities}
 
 
 def shard_key_candidates(
-    spec: Spec, tables: list[TableSize], loads: list[PatternLoad]
+    spec: Spec, tables: list[TableSize], loads: list[PatternLoad], limit: int = 10
 ) -> list[ShardKey]:
     """Parents the data hangs from, ranked by the share of rows they keep on one shard.
 
@@ -739,9 +752,15 @@ def shard_key_candidates(
     for r in spec.relationships:
         if r.kind != RelKind.many_to_many and r.child in rows and r.parent in rows:
             refs.setdefault((r.child, r.parent), r.field_name)
+    parents = sorted({p for _, p in refs})
+    unders = {parent: [e for e in rows if e == parent or parent in ancestors[e]]
+              for parent in parents}
+    shares = {parent: sum(rows[e] for e in unders[parent]) / total_rows for parent in parents}
+    # Only the candidates keeping the most data together are worth the traffic analysis.
+    best = sorted(parents, key=lambda x: -shares[x])[:limit]
     out = []
-    for parent in sorted({p for _, p in refs}):
-        under = [e for e in rows if e == parent or parent in ancestors[e]]
+    for parent in best:
+        under = unders[parent]
         inside = set(under)
         reference = [e for e in rows if e not in inside and rows[e] <= ref_max]
         copied = set(reference)
@@ -757,8 +776,8 @@ def shard_key_candidates(
             ) or p.entity in copied:
                 local += ld.rate_now
         field_name = ", ".join(f"{f}_id" for f in sorted(set(fields.values()))) or "id"
-        share = sum(rows[e] for e in under) / total_rows
-        out.append(ShardKey(parent, field_name, share, local / total_rate, under, reference))
+        out.append(ShardKey(parent, field_name, shares[parent], local / total_rate, under,
+                            reference))
     return sorted(out, key=lambda k: (-k.data_share, -k.single_shard_share))
 
 
