@@ -14,8 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from ruamel.yaml import YAML
 
+from dbarch.spec.load import load_spec, load_spec_text
 from dbarch.spec.model import AttrType, PatternKind, RelKind, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +24,8 @@ NAMES = ["shop", "saas", "social", "iot", "catalog"]
 
 
 def load(name: str) -> Spec:
-    """Load an example the way users do: through the spec loader when it exists."""
-    path = EXAMPLES / f"{name}.yaml"
-    try:
-        from dbarch.spec.load import load_spec
-    except ImportError:
-        return Spec.model_validate(YAML(typ="safe").load(path.read_text()))
-    return load_spec(path)
+    """Load an example the way users do, through the located loader."""
+    return load_spec(EXAMPLES / f"{name}.yaml")
 
 
 def unresolved(spec: Spec) -> list[str]:
@@ -210,16 +205,12 @@ def test_benchmark_spec_loads_from_yaml() -> None:
     """The YAML the benchmark times goes through the same loader as a user's file."""
     bench = _bench()
     text = bench.spec_yaml(bench.generate_spec(40, 160, seed=3))
-    from dbarch.spec.load import load_spec_text
-
     spec = load_spec_text(text, "bench.yaml")
     assert len(spec.entities) == 40 and len(spec.access_patterns) == 160
 
 
 def test_readme_spec_sample_loads() -> None:
     """The spec shown in README.md is a valid spec, not an approximation of one."""
-    from dbarch.spec.load import load_spec_text
-
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"```yaml\n(.*?)```", readme, re.S)
     assert block is not None
