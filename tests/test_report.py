@@ -331,3 +331,24 @@ def test_schema_section_shows_each_column_type_per_engine() -> None:
     assert "| Neutral type | Columns | postgresql | mysql | sqlite |" in body
     assert "| decimal(19,4) | 3 | numeric(19,4) | DECIMAL(19,4) | NUMERIC |" in body
     assert "| uuid | 2 | uuid | BINARY(16) |" in body
+
+
+def test_a_minimal_design_still_fills_every_section() -> None:
+    spec = Spec.model_validate({"system": "tiny", "entities": {"Note": {"attributes": {
+        "body": "text"}}}})
+    decisions = Decisions(system="tiny", parts=[Decision(
+        part="core", entities=["Note"], paradigm=Paradigm.relational, product="sqlite",
+        product_name="SQLite")])
+    schema = Schema(name="tiny", tables=[Table(
+        name="notes", entity="Note", primary_key=["id"],
+        columns=[Column(name="id", type=ColumnType(kind=TypeKind.bigint), identity=True),
+                 Column(name="body", type=ColumnType(kind=TypeKind.text))])])
+    docs = write_documents(spec, decisions, schema, None, {"sqlite": "CREATE TABLE notes ();\n"},
+                           today=date(2026, 11, 25))
+    text = docs["ARCHITECTURE.md"]
+    for head, body in sections(text).items():
+        assert body, head
+    assert not FORBIDDEN.search(text)
+    assert "The spec declares no access patterns" in text
+    assert "- [ ] Every entity states its volume — no volume for: Note" in text
+    parse_er(docs["diagrams/er.mmd"])
