@@ -436,3 +436,13 @@ def test_updated_at_is_kept_by_the_database_on_every_engine() -> None:
         cur.execute(read.format(t="user"))
         created, updated = cur.fetchone()
         assert updated > created
+
+
+@pytest.mark.engine
+def test_table_without_primary_key_renders_and_executes() -> None:
+    t = Table(name="log_lines", columns=[
+        col("line", TypeKind.text),
+        col("updated_at", TypeKind.timestamp, default=Default(kind=DefaultKind.now))],
+        primary_key=[])
+    found = run_everywhere(Schema(name="nopk", tables=[t]))
+    assert all("log_lines" in names for names in found.values())

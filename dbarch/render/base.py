@@ -291,6 +291,8 @@ class DdlRenderer:
     def primary_key_clause(self, table: Table) -> str | None:
         """The table-level PRIMARY KEY clause, or None when declared on the column."""
         cols = self.primary_key(table)
+        if not cols:  # a parsed or introspected table may have none
+            return None
         return f"CONSTRAINT {self.quote(table.name + '_pkey')} PRIMARY KEY ({self.cols(cols)})"
 
     def primary_key(self, table: Table) -> list[str]:
@@ -450,7 +452,7 @@ class DdlRenderer:
                     [f"keeps {col.name} at the time of the row's last UPDATE"],
                 ))
             match = " AND ".join(f"{self.quote(k)} = NEW.{self.quote(k)}"
-                                 for k in self.primary_key(table))
+                                 for k in self.primary_key(table)) or "rowid = NEW.rowid"
             out.append(Statement(template.format(
                 trigger=self.quote(fit_name(table.name, f"set_{col.name}",
                                             self.conf.get("max_identifier"))),
