@@ -609,3 +609,16 @@ def test_no_sort_column_when_the_group_fits_in_the_limit() -> None:
     assert "at most 900 rows share one site_id" in t.indexes[0].reason
     doc["access_patterns"][0]["limit"] = 50  # now the index order saves reading 850 rows
     assert ["site_id", "name"] in index_columns(design(doc).table("devices"))
+
+
+def test_filters_on_json_are_not_index_keys() -> None:
+    s = design({"entities": {"Doc": {"volume": "1M", "attributes": {
+        "meta": "json", "kind": {"type": "enum", "values": ["a", "b"]}}}},
+        "access_patterns": [
+            {"name": "by_meta", "entity": "Doc", "where": {"meta": "eq"}, "rate": "1/s"},
+            {"name": "by_kind_meta", "entity": "Doc", "where": {"kind": "eq", "meta": "eq"},
+             "rate": "1/s"}]})
+    q = {q.pattern: q for q in s.queries}
+    assert q["by_meta"].index is None
+    assert q["by_kind_meta"].index == "docs_kind_idx"
+    assert index_columns(s.table("docs")) == [["kind"]]

@@ -446,3 +446,21 @@ def test_table_without_primary_key_renders_and_executes() -> None:
         primary_key=[])
     found = run_everywhere(Schema(name="nopk", tables=[t]))
     assert all("log_lines" in names for names in found.values())
+
+
+@pytest.mark.engine
+def test_indexes_on_json_and_geo_columns_execute_everywhere() -> None:
+    """A parsed schema may index what a B-tree cannot order: each dialect does what it can."""
+    t = Table(name="places", columns=[
+        col("id", TypeKind.bigint, identity=True),
+        col("spot", TypeKind.geo),
+        col("attrs", TypeKind.json)],
+        primary_key=["id"],
+        indexes=[Index(name="places_spot_idx", columns=[IndexColumn(name="spot")]),
+                 Index(name="places_attrs_idx", columns=[IndexColumn(name="attrs")])])
+    schema = Schema(name="geo", tables=[t])
+    run_everywhere(schema)
+    assert "USING gist (spot)" in render_ddl(schema, "postgresql")
+    my = render_ddl(schema, "mysql")
+    assert "CREATE SPATIAL INDEX places_spot_idx" in my
+    assert "places_attrs_idx not rendered" in my

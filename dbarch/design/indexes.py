@@ -126,10 +126,14 @@ def candidate_for(
 ) -> Candidate | None:
     """The index one query wants, or None when a constraint already answers it as a point
     lookup (then `q.index` is set to that constraint's index)."""
-    text = [f.column for f in q.filters if f.op == FilterOp.text]
+    # Columns a B-tree cannot key are filtered in memory, after the others narrow the rows.
+    never = set(design_data()["indexes"]["not_btree"])
+    filters = [f for f in q.filters if t.column(f.column).type.kind.value not in never]
+    order_by = [o for o in q.order_by if t.column(o.column).type.kind.value not in never]
+    text = [f.column for f in filters if f.op == FilterOp.text]
     if text:
         return Candidate(keys=[IndexColumn(name=text[0])], method=IndexMethod.gin, queries=[q])
-    eq = [f.column for f in q.filters if f.op == FilterOp.eq]
+    eq = [f.column for f in filters if f.op == FilterOp.eq]
     for name, cols in constraints(t):
         if cols and set(cols) <= set(eq):
             q.index = name  # at most one row per value: nothing to add
@@ -137,16 +141,16 @@ def candidate_for(
     # An IN list is a set of equalities: it ranks with them, so patterns that differ only
     # in `=` versus `IN` on a column share one index.
     eq = equality_order(
-        t, list(dict.fromkeys(f.column for f in q.filters if f.op in (FilterOp.eq, FilterOp.in_))),
+        t, list(dict.fromkeys(f.column for f in filters if f.op in (FilterOp.eq, FilterOp.in_))),
         cardinality)
     keys = [IndexColumn(name=c) for c in eq]
     seen = set(eq)
     bound = group_bound(t, q, eq, max_group or {})
-    for o in q.order_by if bound is None else []:
+    for o in order_by if bound is None else []:
         if o.column not in seen:
             keys.append(IndexColumn(name=o.column, desc=o.desc))
             seen.add(o.column)
-    for f in q.filters:
+    for f in filters:
         if f.op in (FilterOp.range, FilterOp.prefix):
             if f.column not in seen:
                 keys.append(IndexColumn(name=f.column, pattern_ops=f.op == FilterOp.prefix))

@@ -97,6 +97,19 @@ class MySqlRenderer(DdlRenderer):
             notes.append(f"{ix.name} not rendered: InnoDB cannot index a whole JSON document; "
                          "index a generated column per key that is searched")
             return []
+        kinds = {table.column(c.name).type.kind for c in ix.columns}
+        if kinds & {TypeKind.json, TypeKind.array}:
+            notes.append(f"{ix.name} not rendered: InnoDB cannot index a JSON column; index a "
+                         "generated column of the key that is searched")
+            return []
+        if TypeKind.geo in kinds:
+            col = table.column(ix.columns[0].name)
+            if len(ix.columns) == 1 and not col.nullable:
+                return [Statement(f"CREATE SPATIAL INDEX {self.quote(ix.name)} ON "
+                                  f"{self.quote(table.name)} ({self.quote(col.name)})",
+                                  self.index_comments(ix))]
+            notes.append(f"{ix.name} not rendered: a SPATIAL index takes one NOT NULL column")
+            return []
         if ix.where and ix.unique:
             notes.append(f"{ix.name} not rendered: a partial unique index (WHERE {ix.where}) has "
                          "no equivalent on MySQL; enforce it in the application")

@@ -75,6 +75,11 @@ class PostgresRenderer(DdlRenderer):
 
     def create_index(self, table: Table, ix: Index, notes: list[str]) -> list[Statement]:
         """GIN over to_tsvector for text search, USING for the other methods."""
+        if any(table.column(c.name).type.kind == TypeKind.geo for c in ix.columns):
+            # point has no B-tree operator class; GiST indexes it and serves <-> nearest
+            sql = (f"CREATE INDEX {self.quote(ix.name)} ON {self.quote(table.name)} "
+                   f"USING gist ({self.cols(ix.column_names)})")
+            return [Statement(sql, [*self.index_comments(ix), "GiST: points have no B-tree"])]
         if ix.method == IndexMethod.btree:
             return super().create_index(table, ix, notes)
         if self.is_text_search(table, ix):
