@@ -240,6 +240,9 @@ def column_type(attr: Attribute) -> tuple[ColumnType, dict[str, object]]:
     """The neutral type of an attribute and the mapping's extra options (not_blank …)."""
     mapping = dict(keys.design_data()["attribute_types"][attr.type.value])
     kind = TypeKind(mapping.pop("kind"))
+    bounded = mapping.pop("bounded_up_to", None)
+    if kind == TypeKind.text and attr.max_length and bounded and attr.max_length <= bounded:
+        kind = TypeKind.string
     length = attr.max_length or mapping.pop("length", None)
     precision = attr.precision or mapping.pop("precision", None)
     scale = attr.scale if attr.scale is not None else mapping.pop("scale", None)
@@ -273,7 +276,7 @@ def non_negative(name: str, attr: Attribute) -> bool:
 def add_attribute(table: Table, name: str, attr: Attribute, rows: float) -> None:
     """A column for one attribute, with its CHECK and UNIQUE constraints."""
     ctype, extra = column_type(attr)
-    comment = attr.description
+    comment = "; ".join(str(c) for c in (attr.description, extra.get("comment")) if c) or None
     threshold = keys.design_data()["blob"]["object_storage_bytes"]
     if attr.type == AttrType.blob and (attr.avg_size or 0) > threshold:
         size = attr.avg_size or 0
