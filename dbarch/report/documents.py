@@ -111,12 +111,11 @@ def _shape(p: AccessPattern) -> str:
 
 
 def _part_name(decisions: Decisions, entity: str | None) -> str:
+    """Every part holding `entity` (a blob part holds a projection of a relational entity)."""
     if entity is None:
         return "—"
-    try:
-        return decisions.part_of(entity).part
-    except KeyError:
-        return "unassigned"
+    parts = [d.part for d in decisions.parts if entity in d.entities]
+    return ", ".join(parts) or "unassigned"
 
 
 def _entity_rows(spec: Spec, decisions: Decisions) -> list[EntityRow]:
@@ -130,6 +129,34 @@ def _entity_rows(spec: Spec, decisions: Decisions) -> list[EntityRow]:
         )
         for n, e in spec.entities.items()
     ]
+
+
+def _characteristics(spec: Spec) -> list[tuple[str, list[str]]]:
+    """Attributes that shape the storage choice, by kind, as `Entity.attribute (detail)`."""
+    groups: dict[str, list[str]] = {
+        "Semi-structured (keys vary per row)": [],
+        "Free-text search": [],
+        "Large values": [],
+        "Unique": [],
+        "Lists": [],
+    }
+    for name, entity in spec.entities.items():
+        for attr_name, a in entity.attributes.items():
+            ref = f"{name}.{attr_name}"
+            if a.varies or a.type.value == "map":
+                groups["Semi-structured (keys vary per row)"].append(f"{ref} ({a.type.value})")
+            if a.searchable:
+                groups["Free-text search"].append(ref)
+            if a.type.value in ("blob", "text", "json") and a.avg_size:
+                groups["Large values"].append(f"{ref} (≈{filters.size(a.avg_size)})")
+            elif a.type.value == "blob":
+                groups["Large values"].append(f"{ref} (blob, size not stated)")
+            if a.unique:
+                groups["Unique"].append(ref)
+            if a.type.value == "list":
+                items = a.items.value if a.items else "values"
+                groups["Lists"].append(f"{ref} (of {items})")
+    return [(k, v) for k, v in groups.items() if v]
 
 
 def _pattern_rows(spec: Spec) -> list[PatternRow]:
@@ -341,6 +368,7 @@ def write_documents(
         ddl={d: _statements(text) for d, text in ddl.items()},
         entities=_entity_rows(spec, decisions),
         patterns=_pattern_rows(spec),
+        characteristics=_characteristics(spec),
         consistency=_consistency(spec),
         indexes=_index_rows(spec, schema) if has_tables else [],
         tables=_table_of(schema if has_tables else None),
