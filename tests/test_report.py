@@ -154,6 +154,8 @@ def test_requirements_show_volumes_now_and_at_the_horizon() -> None:
     assert "email, password_hash" in req
     assert "99.95%: at most 4.38h of downtime a year" in req
     assert "- Eventual: product_page." in req
+    assert "- Semi-structured (keys vary per row): Product.specs (map)." in req
+    assert "- Unique: User.email." in req
 
 
 def test_er_diagram_parses_and_matches_the_schema() -> None:
