@@ -354,3 +354,15 @@ def test_a_minimal_design_still_fills_every_section() -> None:
     assert "The spec declares no access patterns" in text
     assert "- [ ] Every entity states its volume — no volume for: Note" in text
     parse_er(docs["diagrams/er.mmd"])
+
+
+def test_an_engine_that_refused_the_ddl_is_reported() -> None:
+    from dbarch.verify.model import EngineReport
+
+    report = shop_verify()
+    report.engines.append(EngineReport(engine="mariadb", url="mysql://root@127.0.0.1:3306/test",
+                                       applied=False, error="1064 syntax error near 'jsonb'"))
+    text = _docs(verify=report)["ARCHITECTURE.md"]
+    assert "| mariadb | mysql://root@127.0.0.1:3306/test | — | no: 1064 syntax error" in text
+    assert "- [ ] DDL applied on a real engine — failed on: mariadb (1064 syntax error" in text
+    assert "**some checks failed**" in text
