@@ -2,10 +2,12 @@
 access pattern's plan uses the index designed for it.
 
 A pattern passes only when the planner, left to its own costing on realistically sized data,
-reads the designed index and no table in full. Nothing is forced to make a check pass: the
-`index_usable` fact (PostgreSQL with sequential scans disabled) is reported beside a failing
-check to tell "the index cannot serve this query" from "the planner preferred a scan", and is
-never counted as ok. Every namespace created is dropped afterwards unless `keep` is set.
+searches the designed index and reads no table in full. Nothing is forced to make a check
+pass. Two diagnostics, PostgreSQL only, are reported beside a failing check and never counted
+as ok: `index_usable` (the plan with sequential scans disabled) tells "the index cannot serve
+this query" from "the planner preferred a scan"; `designed_cost` (the plan with the index the
+planner chose dropped, in a rolled-back transaction) prices the designed index against it.
+Every namespace created is dropped afterwards unless `keep` is set.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def verify(
     it. The same sample rows (generated from `schema`, and `spec` when given) are loaded on
     every engine, so the engines are compared on identical data.
     """
+    if not urls:
+        return VerifyReport(engines=[])
     # Engines are independent servers, each with its own connection: verify them side by side,
     # and generate the rows while they connect and apply the DDL.
     with ThreadPoolExecutor(max_workers=len(urls) + 1) as pool:
