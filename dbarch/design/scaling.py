@@ -190,10 +190,12 @@ class PatternLoad:
 
     @property
     def is_read(self) -> bool:
+        """Reads, traversals and aggregates; writes are the rest."""
         return self.kind in _READ_KINDS
 
     @property
     def rate_horizon(self) -> float:
+        """The rate at the horizon: today's rate times the growth of what it touches."""
         return self.rate_now * self.growth
 
 
@@ -214,6 +216,7 @@ class LoadPoint:
 
     @property
     def total_bytes(self) -> float:
+        """Data plus indexes."""
         return self.data_bytes + self.index_bytes
 
 
@@ -247,6 +250,7 @@ class PartCapacity:
     members: list[str] = field(default_factory=list)
 
     def point(self, label: str) -> LoadPoint:
+        """The load point called `label` (now, 1x, 10x, 100x)."""
         for p in self.points:
             if p.label == label:
                 return p

@@ -17,6 +17,8 @@ from dbarch.spec.quantities import human_count, human_duration, human_rate
 
 @dataclass(frozen=True)
 class Alternative:
+    """An option the decision record weighed and rejected, with why."""
+
     name: str
     why_not: str
 
@@ -38,10 +40,12 @@ class Adr:
 
     @property
     def slug(self) -> str:
+        """The title in kebab case, for the file name."""
         return re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:60].rstrip("-")
 
     @property
     def path(self) -> str:
+        """Where the record is written: adr/NNNN-title.md."""
         return f"adr/{self.number:04d}-{self.slug}.md"
 
 

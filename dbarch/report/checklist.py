@@ -18,6 +18,8 @@ from dbarch.verify.model import VerifyReport
 
 @dataclass(frozen=True)
 class CheckItem:
+    """One checklist line: ticked or flagged, with the reason computed from facts."""
+
     area: str
     ok: bool
     text: str

@@ -45,6 +45,8 @@ def environment() -> Environment:
 
 @dataclass(frozen=True)
 class EntityRow:
+    """One row of the entities table in the requirements summary."""
+
     name: str
     volume: int
     at_horizon: float
@@ -57,6 +59,8 @@ class EntityRow:
 
 @dataclass(frozen=True)
 class PatternRow:
+    """One row of the access patterns table."""
+
     name: str
     kind: str
     subject: str
@@ -68,6 +72,8 @@ class PatternRow:
 
 @dataclass(frozen=True)
 class IndexRow:
+    """One index (primary key, unique constraint or index) with the patterns it serves."""
+
     name: str
     table: str
     columns: str
@@ -233,6 +239,8 @@ def _unverified(ddl: dict[str, str], verify: VerifyReport | None) -> list[str]:
 
 @dataclass(frozen=True)
 class TypeRow:
+    """A neutral column type and its spelling in each dialect."""
+
     neutral: str
     columns: int
     per_dialect: dict[str, str]

@@ -32,6 +32,8 @@ class ErAttribute:
 
 @dataclass
 class ErEntity:
+    """One entity block: a table and its attribute lines."""
+
     name: str
     attributes: list[ErAttribute] = field(default_factory=list)
 
