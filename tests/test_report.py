@@ -210,6 +210,8 @@ def test_adrs_have_the_four_parts_status_and_date() -> None:
         assert "- Status: Accepted" in text and "- Date: 2026-11-25" in text
         assert not FORBIDDEN.search(text), path
         assert path in docs["ARCHITECTURE.md"]
+    partition = docs[next(p for p in adrs if "partition" in p)]
+    assert "| RANGE partitions by time |" in partition   # order_items is hash-partitioned
     money = docs[next(p for p in adrs if "money" in p)]
     assert "decimal(19,4)" in money and "orders.total" in money and "float" in money
 

@@ -182,6 +182,21 @@ def _partition_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str
                         + (f" — {p.reason}." if p.reason else "."))
     alternatives = [Alternative("one unpartitioned table", "expiry would be DELETE plus vacuum "
                                 "on the whole table, and every index grows with the table")]
+    days = spec.scale.horizon_years * 365
+    kinds = {t.partitioning.kind.value for t in tables if t.partitioning}
+    if "range" in kinds:
+        alternatives.append(Alternative(
+            "HASH partitions", "time-range reads would visit every partition and expiry would "
+            "stay a DELETE; ranges prune and drop whole"))
+        if any(t.partitioning and t.partitioning.interval == "month" for t in tables):
+            alternatives.append(Alternative(
+                "one partition per day",
+                f"{days:.0f} partitions over the {spec.scale.horizon_years:g}-year horizon: "
+                "planning time and lock overhead grow with the partition count"))
+    if "hash" in kinds:
+        alternatives.append(Alternative(
+            "RANGE partitions by time", "the reads go by key, not by time, so time ranges "
+            "would not prune; hash spreads rows and vacuum evenly"))
     consequences = [
         "Every primary key and unique constraint includes the partition key.",
         "Queries that do not filter on the partition key visit every partition.",
