@@ -345,6 +345,44 @@ def test_inline_problem(text: str, expected: list[Expected]) -> None:
     assert_problems(problems_of(text), expected)
 
 
+PARTIAL: list[tuple[str, str, list[Expected]]] = [
+    ("a model error and a broken reference, in one run",
+     "system: s\nentities:\n  User:\n    volumn: 2M\n  Order: {}\n"
+     "relationships:\n  - {from: Order, to: Usr, kind: many-to-one}\n", [
+        (4, 5, "entities.User.volumn", "unknown key 'volumn'", "did you mean 'volume'?"),
+        (7, 23, "relationships[0].to", "to 'Usr' is not an entity", "did you mean 'User'?"),
+    ]),
+    ("an entity that did not validate still exists; its fields are not guessed",
+     "system: s\nentities:\n  User: {volume: lots, attributes: {email: email}}\n"
+     "access_patterns:\n"
+     "  - {name: login, entity: User, key: email}\n"
+     "  - {name: broken, entity: User, rate: often}\n"
+     "  - {name: login, entity: Usr, key: id}\n", [
+        (3, 18, "entities.User.volume", "expected a count", None),
+        (6, 40, "access_patterns[1].rate", "expected a rate", None),
+        (7, 12, "access_patterns[2].name", "duplicate access pattern name 'login'",
+         "each pattern needs its own name: it labels indexes and reports"),
+        (7, 27, "access_patterns[2].entity", "entity 'Usr' is not an entity",
+         "did you mean 'User'?"),
+    ]),
+    ("a relationship that did not validate leaves both ends' fields unknown",
+     "system: s\nentities:\n  User: {}\n  Order: {attributes: {total: money}}\n"
+     "relationships:\n  - {from: Order, to: User}\n"
+     "access_patterns:\n  - {name: mine, entity: Order, where: {user: eq}}\n"
+     "  - {name: who, entity: User, where: {nme: eq}}\n", [
+        (6, 5, "relationships[0].kind", "missing required key 'kind'",
+         "one of: one-to-one, one-to-many, many-to-one, many-to-many"),
+    ]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in PARTIAL],
+                         ids=[name for name, _, _ in PARTIAL])
+def test_references_checked_on_the_parts_that_validate(text: str,
+                                                        expected: list[Expected]) -> None:
+    assert_problems(problems_of(text), expected)
+
+
 YAML_SYNTAX = [
     ("a: b: c\n", 1, 5, "unexpected ':'"),
     ("system: s\nentities:\n  User:\n    volume: 2M\n   attributes: {}\n", 5, 4,

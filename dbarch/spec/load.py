@@ -4,7 +4,8 @@ Every problem found is reported at once, each located at its YAML node (file, li
 path such as `entities.User.attributes.email.type`) with what was expected and, where one is
 close, the valid name meant: YAML syntax, duplicate keys, the model's own checks (pydantic,
 its messages rewritten for people) and the cross-references between entities, relationships
-and access patterns.
+and access patterns. A YAML syntax error stops there (nothing else can be read); otherwise the
+cross-references are checked even when the model refuses some parts, on the parts it accepts.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pydantic_core import ErrorDetails
 from dbarch.errors import InputError, Problem
 from dbarch.spec.hints import SYNONYMS, did_you_mean
 from dbarch.spec.located import LocatedMap, LocatedSeq, Step, parse, path_to, position
-from dbarch.spec.model import Spec
-from dbarch.spec.references import check_references
+from dbarch.spec.model import AccessPattern, Entity, Relationship, Spec
+from dbarch.spec.references import Finding, check_references
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -61,18 +62,75 @@ def load_spec_text(text: str, filename: str = "<spec>") -> Spec:
         )])
     problems = [_duplicate_problem(data, dup.mapping, dup.key, dup.at, filename)
                 for dup in duplicates]
+    findings: list[Finding] = []
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
         problems += _validation_problems(error, data, filename)
+        findings = _partial_references(data)
     else:
-        for finding in check_references(spec):
-            problems.append(_located(data, finding.path, filename, finding.message,
-                                     finding.hint, at_key=finding.at_key))
+        findings = check_references(spec)
+    problems += [_located(data, f.path, filename, f.message, f.hint, at_key=f.at_key)
+                 for f in findings]
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0))
         raise InputError(problems)
     return spec
+
+
+def _partial_references(data: LocatedMap) -> list[Finding]:
+    """Cross-reference problems among the parts of an invalid spec that validate on their own.
+
+    So one run reports a misspelt key and a relationship to a missing entity together. An
+    entity that does not validate still exists (its name is known) but its fields are not, so
+    it is `unsure`; so are both ends of a relationship that does not validate (one of them may
+    lack its reference field).
+    """
+    raw_entities = data.get("entities")
+    if not isinstance(raw_entities, dict):
+        return []
+    entities: dict[str, Entity] = {}
+    unsure: set[str] = set()
+    for name, raw in raw_entities.items():
+        if isinstance(name, str):
+            entity = _valid(Entity, raw)
+            if entity is None:
+                unsure.add(name)
+            entities[name] = entity or Entity()
+    raw_rels = data.get("relationships")
+    relationships, rel_at = _valid_items(Relationship, raw_rels)
+    if raw_rels is not None and not isinstance(raw_rels, list):
+        unsure |= set(entities)
+    kept = set(rel_at)
+    for index, raw in enumerate(raw_rels if isinstance(raw_rels, list) else []):
+        if index not in kept:
+            ends = [raw.get("from"), raw.get("to")] if isinstance(raw, dict) else []
+            named = [end for end in ends if isinstance(end, str)]
+            unsure |= set(named) if len(named) == 2 else set(entities)
+    patterns, pattern_at = _valid_items(AccessPattern, data.get("access_patterns"))
+    spec = Spec.model_construct(entities=entities, relationships=relationships,
+                                access_patterns=patterns)
+    return check_references(spec, unsure=unsure, relationship_index=rel_at,
+                            pattern_index=pattern_at)
+
+
+def _valid(model: type[BaseModel], raw: object) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _valid_items(model: type[BaseModel], raw: object) -> tuple[list[Any], list[int]]:
+    """The items of the list `raw` that validate as `model`, and their indexes."""
+    items: list[Any] = []
+    indexes: list[int] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        valid = _valid(model, item)
+        if valid is not None:
+            items.append(valid)
+            indexes.append(index)
+    return items, indexes
 
 
 def format_path(path: tuple[Step, ...]) -> str:

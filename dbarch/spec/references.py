@@ -8,6 +8,7 @@ finding carries the path of the offending YAML node so the loader can point at i
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from dbarch.spec.hints import did_you_mean
@@ -43,30 +44,47 @@ class Finding:
     at_key: bool = False  # point at the key (a `where` field is a key) rather than its value
 
 
-def check_references(spec: Spec) -> list[Finding]:
-    """Every cross-reference problem in `spec`, in the order they appear in it."""
-    checker = _Checker(spec)
+def check_references(
+    spec: Spec,
+    *,
+    unsure: Collection[str] = (),
+    relationship_index: Sequence[int] | None = None,
+    pattern_index: Sequence[int] | None = None,
+) -> list[Finding]:
+    """Every cross-reference problem in `spec`, in the order they appear in it.
+
+    The loader also runs this on the parts of a spec that validated when others did not, so
+    that one run reports everything: then `unsure` names entities whose fields are not known
+    (the entity, or a relationship touching it, did not validate) and whose field-level checks
+    are left out, and the two index lists give each kept relationship and pattern its position
+    in the YAML.
+    """
+    rel_at = list(relationship_index or range(len(spec.relationships)))
+    pattern_at = list(pattern_index or range(len(spec.access_patterns)))
+    checker = _Checker(spec, set(unsure))
     for index, rel in enumerate(spec.relationships):
-        checker.relationship(index, rel)
-    checker.reference_names()
+        checker.relationship(rel_at[index], rel)
+    checker.reference_names(rel_at)
     seen: dict[str, int] = {}
     for index, pattern in enumerate(spec.access_patterns):
+        at = pattern_at[index]
         if pattern.name in seen:
             checker.add(
-                ("access_patterns", index, "name"),
+                ("access_patterns", at, "name"),
                 f"duplicate access pattern name {pattern.name!r} "
                 f"(also access_patterns[{seen[pattern.name]}])",
                 "each pattern needs its own name: it labels indexes and reports",
             )
         else:
-            seen[pattern.name] = index
-        checker.pattern(index, pattern)
+            seen[pattern.name] = at
+        checker.pattern(at, pattern)
     return checker.findings
 
 
 class _Checker:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, unsure: set[str]) -> None:
         self.spec = spec
+        self.unsure = unsure
         self.findings: list[Finding] = []
         self._fields: dict[str, dict[str, str]] = {}
 
@@ -92,7 +110,7 @@ class _Checker:
         base: tuple[Step, ...] = ("relationships", index)
         known_from = self.entity((*base, "from"), rel.from_, "from")
         known_to = self.entity((*base, "to"), rel.to, "to")
-        if not (known_from and known_to):
+        if not (known_from and known_to) or {rel.from_, rel.to} & self.unsure:
             return
         where = (*base, "name") if rel.name else base
         if rel.kind == RelKind.many_to_many:
@@ -118,10 +136,10 @@ class _Checker:
                 "or drop the attribute: the reference already is a field",
             )
 
-    def reference_names(self) -> None:
+    def reference_names(self, rel_at: list[int]) -> None:
         """Two references on one entity with the same field name would be one column."""
         owner: dict[tuple[str, str], int] = {}
-        for index, rel in enumerate(self.spec.relationships):
+        for rel, index in zip(self.spec.relationships, rel_at, strict=True):
             if (rel.kind == RelKind.many_to_many or rel.from_ not in self.spec.entities
                     or rel.to not in self.spec.entities):
                 continue
@@ -145,7 +163,7 @@ class _Checker:
         for j, name in enumerate(p.touches):
             if name != p.entity:  # a write's entity fills touches; reported once, above
                 self.entity((*base, "touches", j), name, f"{what} touches")
-        if not known or p.entity is None:
+        if not known or p.entity is None or p.entity in self.unsure:
             return
         fields = self.fields(p.entity)
 
