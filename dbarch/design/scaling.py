@@ -102,6 +102,7 @@ class Ceiling:
     steps: tuple[str, ...] = ALL_STEPS
     cache: str = ""
     shard_note: str = ""
+    scale_up_reads: bool = True
 
 
 def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
@@ -131,6 +132,7 @@ def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
         steps=tuple(entry.get("steps", ALL_STEPS)),
         cache=" ".join(str(entry.get("cache", products_default_cache())).split()),
         shard_note=entry.get("shard_note", ""),
+        scale_up_reads=bool(entry.get("scale_up_reads", True)),
     )
 
 
@@ -579,8 +581,9 @@ def _replicas(part: PartCapacity, labels: list[str]) -> Step | None:
                         else "."))
     action = f"{c.replica}."
     if not offload and not sticky:
+        grow = "with a larger node, then by " if c.scale_up_reads else "by "
         action = ("Replicas would offload no read: every read pattern needs strong consistency. "
-                  f"Serve more reads with a larger node, then {c.sharding}.")
+                  f"Serve more reads {grow}{c.sharding}.")
     return Step(
         key="replicas", title="Read replicas", part=part.part,
         action=action,
