@@ -16,7 +16,7 @@ from dbarch.design.scaling import (
     shard_key_candidates,
     table_size,
 )
-from dbarch.schema.model import Column, ColumnType, Table, TypeKind
+from dbarch.schema.model import Column, ColumnType, Index, IndexColumn, Table, TypeKind
 from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import Spec
 from tests.test_report_fixtures import SHOP, shop_decisions, shop_schema, shop_spec
@@ -201,3 +201,21 @@ def test_append_only_ingest_is_batched_and_partitioned_by_its_time_column() -> N
     assert any("partition rotation for Sample" in g.subject for g in plan.maintenance)
     expiry = next(g for g in plan.retention if g.subject == "Sample").measure
     assert "once partitioned (section 5: from now)" in expiry and "DROP TABLE" in expiry
+
+
+def test_innodb_has_no_separate_primary_key_index() -> None:
+    table = Table(
+        name="t", primary_key=["id"],
+        columns=[Column(name="id", type=ColumnType(kind=TypeKind.bigint)),
+                 Column(name="code", type=ColumnType(kind=TypeKind.int))],
+        indexes=[Index(name="t_code_idx", columns=[IndexColumn(name="code")])],
+    )
+    data = scaling_data()
+    entry = data["index_entry_overhead_bytes"]
+    fill = data["index_fill_factor"]
+    pg = table_size(shop_spec(), table, "postgresql")
+    my = table_size(shop_spec(), table, "mysql")
+    # PostgreSQL: the primary key index (8) and the code index (4).
+    assert pg.index_bytes_per_row == math.ceil((8 + entry) / fill + (4 + entry) / fill)
+    # InnoDB: only the secondary index, whose entries carry the primary key (4 + 8).
+    assert my.index_bytes_per_row == math.ceil((4 + 8 + entry) / fill)

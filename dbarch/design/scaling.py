@@ -314,8 +314,14 @@ def table_size(spec: Spec, table: Table, product: str,
     widths = {c.name: _column_bytes(c, avg.get(c.name)) for c in table.columns}
     heap = (sum(widths.values()) + overheads.get(product, overheads["default"]))
     row_bytes = math.ceil(heap * data["heap_bloat_factor"])
-    key_sets = [table.primary_key] + [u.columns for u in table.uniques]
-    key_sets += [ix.column_names + ix.include for ix in table.indexes]
+    secondary = [u.columns for u in table.uniques]
+    secondary += [ix.column_names + ix.include for ix in table.indexes]
+    if product in data["clustered_primary_key"]:
+        # InnoDB stores the rows in the primary key's B-tree, and every secondary index entry
+        # carries the primary key columns to find the row.
+        key_sets = [cols + [c for c in table.primary_key if c not in cols] for cols in secondary]
+    else:
+        key_sets = [table.primary_key, *secondary]
     per_entry = data["index_entry_overhead_bytes"]
     index_bytes = sum(
         (sum(widths.get(c, 8) for c in cols) + per_entry) / data["index_fill_factor"]
@@ -890,10 +896,13 @@ def capacity_model(spec: Spec, decisions: Decisions, schema: Any | None = None) 
         f"Traffic grows with the data it touches: a pattern's rate at the horizon "
         f"({spec.scale.horizon_years:g} years) is its rate now times its entity's volume growth.",
         f"1x is the horizon load; {', '.join(labels[2:])} multiply both rows and rates.",
-        "Row sizes use the PostgreSQL on-disk layout: per-type widths, "
-        f"{data['row_overhead_bytes']['postgresql']} bytes of tuple overhead, "
+        "Row sizes: per-type widths as PostgreSQL stores them, "
+        f"{data['row_overhead_bytes']['postgresql']} bytes of row overhead in PostgreSQL "
+        f"({data['row_overhead_bytes']['default']} elsewhere), a "
         f"{data['heap_bloat_factor'] - 1:.0%} dead-row allowance; B-tree entries are the key plus "
-        f"{data['index_entry_overhead_bytes']} bytes at {data['index_fill_factor']:.0%} fill.",
+        f"{data['index_entry_overhead_bytes']} bytes at {data['index_fill_factor']:.0%} fill; "
+        f"{' and '.join(data['clustered_primary_key'])} tables are clustered on the primary key "
+        "(no separate primary key index).",
         f"Working set = every index + {data['hot_data_fraction']:.0%} of the table data "
         "(append-only and time-partitioned tables: that share of their indexes too).",
         "Row writes count every row a write pattern changes; inserts into append-only entities "
