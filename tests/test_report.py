@@ -102,20 +102,21 @@ def parse_er(text: str) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
 
 
 def parse_flowchart(text: str) -> None:
-    """Structural check of a part diagram: balanced subgraphs, edges between declared nodes."""
+    """Structural check of a flowchart: balanced subgraphs, edges between declared nodes."""
     lines = text.rstrip("\n").split("\n")
     assert lines[0] == "flowchart LR"
     depth, nodes = 0, set()
     for line in lines[1:]:
         s = line.strip()
-        if s.startswith("subgraph "):
+        if m := re.match(r'^subgraph ([A-Za-z]\w*)\["[^"]*"\]$', s):
             depth += 1
+            nodes.add(m.group(1))
         elif s == "end":
             depth -= 1
         elif m := re.match(r'^([A-Za-z][A-Za-z0-9_]*)(\[\("[^"]*"\)\]|\(\["[^"]*"\]\))$', s):
             nodes.add(m.group(1))
-        elif m := re.match(r"^([A-Za-z]\w*) -->\|\w+\| ([A-Za-z]\w*)$", s):
-            assert m.group(1) in nodes and m.group(2) in nodes, s
+        elif m := re.match(r'^([A-Za-z]\w*) -->\|(\w+|"[^"]*")\| ([A-Za-z]\w*)$', s):
+            assert m.group(1) in nodes and m.group(3) in nodes, s
         else:
             raise AssertionError(f"unexpected flowchart line: {line!r}")
         assert depth >= 0
@@ -185,6 +186,15 @@ def test_one_to_one_and_optional_references_use_the_right_crows_feet() -> None:
     parse_er(er)
     assert '    a ||--o| b : "a_id"' in er
     assert '    a |o--o{ b : "c_id"' in er
+
+
+def test_overview_diagram_shows_each_server_and_its_traffic() -> None:
+    docs = _docs()
+    overview = docs["diagrams/overview.mmd"]
+    parse_flowchart(overview)
+    assert 'subgraph srv0_postgresql["PostgreSQL: core"]' in overview
+    assert 'app -->|"3.25k/s reads, 60/s row writes"| srv0_postgresql' in overview
+    assert overview in docs["ARCHITECTURE.md"]
 
 
 def test_part_diagram_for_each_non_relational_part() -> None:
@@ -327,6 +337,8 @@ def test_a_500_entity_design_renders_in_well_under_two_seconds() -> None:
     assert elapsed < 2.0, f"{elapsed:.2f}s"
     entities, relations = parse_er(docs["diagrams/er.mmd"])
     assert len(entities) == 500 and len(relations) == 499
+    parse_flowchart(docs["diagrams/overview.mmd"])
+    assert "and 488 more tables" in docs["diagrams/overview.mmd"]
     assert "| E499 |" in docs["ARCHITECTURE.md"]
 
 

@@ -63,6 +63,7 @@ def test_every_example_diagram_parses(path: Path) -> None:
     entities, relations = parse_er(docs["diagrams/er.mmd"])
     assert set(entities) == {t.name for t in design.relational.tables}
     assert len(relations) == sum(len(t.foreign_keys) for t in design.relational.tables)
+    parse_flowchart(docs["diagrams/overview.mmd"])
     for d in design.decisions.parts:
         if d.paradigm.value != "relational":
             part = docs[f"diagrams/{re.sub(r'[^A-Za-z0-9_]', '_', d.part)}.mmd"]

@@ -310,6 +310,47 @@ def _migration(spec: Spec, decisions: Decisions) -> list[MigrationItem]:
     return items
 
 
+@dataclass(frozen=True)
+class OverviewNode:
+    """One table node of the overview diagram."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class OverviewServer:
+    """One database server of the overview diagram: its parts, entities and traffic now."""
+
+    id: str
+    label: str
+    entities: list[OverviewNode]
+    traffic: str
+
+
+_OVERVIEW_MAX_ENTITIES = 12
+
+
+def _overview(capacity: CapacityModel) -> list[OverviewServer]:
+    servers = []
+    for n, part in enumerate(capacity.parts):
+        now = part.point("now")
+        nodes = [OverviewNode(f"s{n}_{mermaid_id(t.table)}",
+                              f"{t.table} · {filters.count(t.rows_now)}")
+                 for t in part.tables[:_OVERVIEW_MAX_ENTITIES]]
+        hidden = len(part.tables) - len(nodes)
+        if hidden > 0:
+            nodes.append(OverviewNode(f"s{n}_more", f"and {hidden} more tables"))
+        servers.append(OverviewServer(
+            id=f"srv{n}_{mermaid_id(part.product)}",
+            label=f"{part.ceiling.name}: {part.part}",
+            entities=nodes,
+            traffic=f"{filters.rate(now.read_rate)} reads, {filters.rate(now.write_rate)} "
+                    "row writes",
+        ))
+    return servers
+
+
 def _migration_target(spec: Spec, decisions: Decisions, ddl: dict[str, str]) -> str:
     """The DDL file a migration from the existing system aims at: the dialect of the product
     the team already runs, when the design keeps it."""
@@ -364,6 +405,8 @@ def write_documents(
         files[path] = env.get_template("part.mmd.j2").render(
             part=d, patterns=_part_patterns(spec, d), spec=spec, mermaid_id=mermaid_id)
         part_diagrams[d.part] = path
+    overview = env.get_template("overview.mmd.j2").render(servers=_overview(capacity))
+    files["diagrams/overview.mmd"] = overview
     for adr in adrs:
         files[adr.path] = env.get_template("adr.md.j2").render(adr=adr, spec=spec)
     items = checklist(spec, decisions, schema if has_tables else None, verify, ddl, capacity,
@@ -384,6 +427,7 @@ def write_documents(
         ops=ops,
         adrs=adrs,
         er=er_text,
+        overview=overview,
         part_diagrams=part_diagrams,
         checklist=items,
         today=day,
