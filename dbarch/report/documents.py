@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from ruamel.yaml import YAML
 
 from dbarch.design.operations import OperationsPlan, operations_plan
 from dbarch.design.scaling import CapacityModel, capacity_model
@@ -282,12 +285,17 @@ class MigrationItem:
     relational: bool
 
 
+@cache
+def _catalogue() -> dict[str, object]:
+    """The product catalogue (`dbarch/data/products.yaml`), for its ids and aliases."""
+    text = files("dbarch").joinpath("data/products.yaml").read_text(encoding="utf-8")
+    return YAML(typ="safe").load(text)
+
+
 def _catalogue_id(name: str) -> str:
     """The catalogue id for a product name the spec uses (`postgres` → `postgresql`)."""
-    from dbarch.select.tuning import load_yaml
-
     key = name.strip().lower()
-    for pid, entry in load_yaml("products.yaml").items():
+    for pid, entry in _catalogue().items():
         if isinstance(entry, dict) and (key == pid or key in entry.get("aliases", [])):
             return str(pid)
     return key
