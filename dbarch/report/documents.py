@@ -26,24 +26,20 @@ from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import AccessPattern, Consistency, Op, PatternKind, Spec
 from dbarch.verify.model import VerifyReport
 
-_ENV: Environment | None = None
 
-
+@cache
 def environment() -> Environment:
     """The Jinja environment over `dbarch/report/templates` (strict: a missing value fails)."""
-    global _ENV
-    if _ENV is None:
-        env = Environment(
-            loader=PackageLoader("dbarch.report", "templates"),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        filters.install(env)
-        _ENV = env
-    return _ENV
+    env = Environment(
+        loader=PackageLoader("dbarch.report", "templates"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    filters.install(env)
+    return env
 
 
 @dataclass(frozen=True)
