@@ -75,6 +75,7 @@ def test_steps_fire_at_the_multiple_their_numbers_cross() -> None:
     # product_page (eventual) reaches 10% of 100k/s only at 10x: 30k/s.
     assert steps["core", "caching"].fires_at == "10x"
     assert steps["core", "caching"].subjects == ["product_page"]
+    assert "The Redis of part sessions can hold it" in steps["core", "caching"].action
     replicas = steps["core", "replicas"]
     assert replicas.fires_at == "100x"
     assert "product_page" in replicas.subjects and "login" not in replicas.subjects

@@ -530,7 +530,7 @@ def _rate_at(load: PatternLoad, label: str) -> float:
     return load.rate_horizon * float(label.rstrip("x"))
 
 
-def _caching(part: PartCapacity, labels: list[str]) -> Step | None:
+def _caching(part: PartCapacity, labels: list[str], redis: str | None = None) -> Step | None:
     if "caching" not in part.ceiling.steps:
         return None
     share = scaling_data()["thresholds"]["cache_read_share"]
@@ -551,7 +551,9 @@ def _caching(part: PartCapacity, labels: list[str]) -> Step | None:
     hot = [ld.name for ld in eventual if fires and _rate_at(ld, fires) >= threshold]
     return Step(
         key="caching", title="Caching", part=part.part,
-        action=f"{part.ceiling.cache}.",
+        action=f"{part.ceiling.cache}."
+        + (f" The Redis of part {redis} can hold it: no new product to run."
+           if redis and "Redis" in part.ceiling.cache else ""),
         trigger=trigger,
         fires_at=fires,
         subjects=hot or [ld.name for ld in eventual],
@@ -881,9 +883,11 @@ def capacity_model(spec: Spec, decisions: Decisions, schema: Any | None = None) 
     parts = build_capacity(spec, decisions, schema)
     labels = ["now"] + [_label(float(m)) for m in scaling_data()["multiples"]]
     steps: list[Step] = []
+    # A cache reuses the Redis the design already runs rather than adding one more product.
+    redis = next((p.part for p in parts if p.product == "redis"), None)
     for part in parts:
         for step in (
-            _pooling(part, labels), _caching(part, labels), _replicas(part, labels),
+            _pooling(part, labels), _caching(part, labels, redis), _replicas(part, labels),
             _memory(part, labels), _partitioning(spec, part, labels),
             _sharding(spec, part, labels),
         ):
