@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dbarch.errors import Problem
@@ -19,7 +20,7 @@ from dbarch.verify.model import VerifyReport
 def show_problems(console: Console, problems: list[Problem]) -> None:
     """Each problem on its own line, located: `file:line:col: path: message (hint)`."""
     for problem in problems:
-        console.print(f"[bold red]error[/] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     noun = "problem" if len(problems) == 1 else "problems"
     console.print(f"{len(problems)} {noun} found", highlight=False)
 
@@ -37,15 +38,15 @@ def show_decisions(console: Console, decisions: Decisions) -> None:
             part.part,
             f"{part.product_name}\n({part.paradigm.value})",
             ", ".join(part.entities),
-            "\n".join(f"• {r}" for r in part.reasons),
-            "\n".join(f"• {r.product}: {r.reason}" for r in part.rejected),
+            escape("\n".join(f"• {r}" for r in part.reasons)),
+            escape("\n".join(f"• {r.product}: {r.reason}" for r in part.rejected)),
         )
     console.print(table)
     for part in decisions.parts:
         if part.tradeoff:
-            console.print(f"[bold]{part.part}[/] trade-off: {part.tradeoff}", highlight=False)
+            console.print(f"[bold]{part.part}[/] trade-off: {escape(part.tradeoff)}", highlight=False)
     for note in decisions.notes:
-        console.print(f"note: {note}", highlight=False)
+        console.print(f"note: {escape(note)}", highlight=False)
 
 
 def show_verification(console: Console, report: VerifyReport) -> None:
@@ -58,7 +59,7 @@ def show_verification(console: Console, report: VerifyReport) -> None:
             highlight=False,
         )
         if engine.error:
-            console.print(f"  [red]{engine.error}[/]", highlight=False)
+            console.print(f"  [red]{escape(engine.error)}[/]", highlight=False)
         if not engine.checks:
             continue
         table = Table(show_edge=False, pad_edge=False)
@@ -71,7 +72,8 @@ def show_verification(console: Console, report: VerifyReport) -> None:
             table.add_row(
                 check.pattern,
                 check.expected_index or "—",
-                check.access_path + (f"\n[red]{check.problem}[/]" if check.problem else ""),
+                escape(check.access_path)
+                + (f"\n[red]{escape(check.problem)}[/]" if check.problem else ""),
                 f"{check.cost:.2f}" if check.cost is not None else "—",
                 "[green]✓[/]" if check.ok else "[red]✗[/]",
             )

