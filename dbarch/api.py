@@ -63,7 +63,9 @@ def design(
 
     result = plan(spec)
     urls = ["sqlite://"] if engines is None else engines
-    report = run_verify(result.relational, render_ddls(result), urls) if urls else None
+    report = (
+        run_verify(result.relational, render_ddls(result), urls, spec=result.spec) if urls else None
+    )
     written = write_files(Path(out), artifacts(result, report))
     return result, report, written
 
@@ -78,7 +80,7 @@ def verify(out: str | Path, engines: list[str]) -> VerifyReport:
     for dialect in DIALECTS:
         path = folder / "schema" / f"{dialect}.sql"
         ddl[dialect] = path.read_text() if path.exists() else render_ddl(result.relational, dialect)
-    return run_verify(result.relational, ddl, engines)
+    return run_verify(result.relational, ddl, engines, spec=result.spec)
 
 
 def load_design(out: str | Path) -> Design:
