@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import date
 
 from dbarch.report import write_documents
@@ -328,13 +327,11 @@ def _big(n: int) -> tuple[Spec, Decisions, Schema]:
     return spec, decisions, Schema(name="big", tables=tables, queries=queries)
 
 
-def test_a_500_entity_design_renders_in_well_under_two_seconds() -> None:
+def test_a_500_entity_design_renders_whole() -> None:
+    """Every table of a large design is in the document; bench/design_scale.py times it."""
     spec, decisions, schema = _big(500)
-    start = time.perf_counter()
     docs = write_documents(spec, decisions, schema, None, {"postgresql": "SELECT 1;\n"},
                            today=date(2026, 11, 25))
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"{elapsed:.2f}s"
     entities, relations = parse_er(docs["diagrams/er.mmd"])
     assert len(entities) == 500 and len(relations) == 499
     parse_flowchart(docs["diagrams/overview.mmd"])
