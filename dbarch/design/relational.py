@@ -62,7 +62,8 @@ class Design:
 
 def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     """The relational schema for `decisions.relational_entities` of `spec`."""
-    entities = [e for e in decisions.relational_entities if e in spec.entities]
+    # An entity may sit in two relational parts; it is still one table.
+    entities = [e for e in dict.fromkeys(decisions.relational_entities) if e in spec.entities]
     d = Design(spec=spec, entities=entities, refs=references_by_child(spec),
                elsewhere=served_elsewhere(decisions))
     d.fields = {e: fields_of(spec, e, d.refs) for e in entities}
@@ -124,7 +125,7 @@ def elsewhere_notes(d: Design) -> list[tuple[Table, str]]:
 
 
 def all_tables(d: Design) -> list[Table]:
-    """Entity tables in spec order, each followed by nothing; junction tables last."""
+    """Entity tables in spec order, then junction tables."""
     return [*d.tables.values(), *d.junctions.values()]
 
 
