@@ -622,3 +622,13 @@ def test_filters_on_json_are_not_index_keys() -> None:
     assert q["by_meta"].index is None
     assert q["by_kind_meta"].index == "docs_kind_idx"
     assert index_columns(s.table("docs")) == [["kind"]]
+
+
+def test_ttl_purge_uses_the_entitys_own_expiry_column() -> None:
+    s = design({"entities": {"Session": {"volume": "200k", "ttl": "24h", "attributes": {
+        "expires_at": "timestamp"}}}})
+    t = s.table("sessions")
+    assert index_columns(t) == [["expires_at"]]
+    assert any("expires_at < now()" in n for n in t.notes)
+    t2 = design({"entities": {"Cart": {"volume": "400k", "ttl": "30d"}}}).table("carts")
+    assert index_columns(t2) == [["created_at"]]

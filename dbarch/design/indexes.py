@@ -92,8 +92,8 @@ def design_indexes(
             col = purge[t.name]
             pending[t.name].append(Candidate(
                 keys=[IndexColumn(name=col)],
-                reasons=[f"TTL purge: DELETE ... WHERE {col} < now() - ttl in batches reads "
-                         f"only the expired rows of {human_count(t.rows_at_horizon)} rows"],
+                reasons=[f"TTL purge: a batched DELETE ... WHERE {col} < cutoff reads only "
+                         f"the expired rows of {human_count(t.rows_at_horizon)} rows"],
             ))
         t.indexes = finalize(t, pending[t.name], used)
 

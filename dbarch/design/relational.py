@@ -200,9 +200,19 @@ def ttl_note(spec: Spec, entity: str, table: Table) -> str | None:
         return (f"rows expire {human_duration(ttl)} after {p.column}: whole {p.interval} "
                 "partitions are dropped once past it (DROP TABLE on a partition: no row-by-row "
                 "DELETE, no bloat)")
-    return (f"rows expire {human_duration(ttl)} after created_at: a scheduled job deletes "
-            "expired rows in batches of 10k through the created_at index, so each DELETE holds "
-            "its locks briefly and VACUUM keeps up")
+    col = expiry_column(table)
+    when = (f"once {col} has passed (the row's own expiry, which updates may push forward)"
+            if col != "created_at" else f"{human_duration(ttl)} after created_at")
+    cutoff = f"{col} < now()" if col != "created_at" else "created_at < now() - ttl"
+    return (f"rows expire {when}: a scheduled job deletes WHERE {cutoff} in batches of 10k "
+            f"through the {col} index, so each DELETE holds its locks briefly and VACUUM "
+            "keeps up")
+
+
+def expiry_column(table: Table) -> str:
+    """The timestamp a TTL purge deletes by: the entity's own expiry column, else created_at."""
+    names = {c.name for c in table.columns if c.type.kind == TypeKind.timestamp}
+    return next((c for c in keys.design_data()["expiry_columns"] if c in names), "created_at")
 
 
 def add_reference(spec: Spec, table: Table, rel: Relationship, relational: set[str]) -> None:
@@ -446,9 +456,9 @@ def group_limits(d: Design) -> dict[tuple[str, str], int]:
 def purge_columns(d: Design) -> dict[str, str]:
     """Tables whose rows expire (TTL) and are not partitioned: the column a purge job scans."""
     return {
-        t.name: "created_at" for e, t in d.tables.items()
+        t.name: expiry_column(t) for e, t in d.tables.items()
         if d.spec.entities[e].ttl and t.partitioning is None
-        and any(c.name == "created_at" for c in t.columns)
+        and any(c.name == expiry_column(t) for c in t.columns)
     }
 
 
