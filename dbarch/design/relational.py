@@ -203,10 +203,18 @@ def ttl_note(spec: Spec, entity: str, table: Table) -> str | None:
     col = expiry_column(table)
     when = (f"once {col} has passed (the row's own expiry, which updates may push forward)"
             if col != "created_at" else f"{human_duration(ttl)} after created_at")
-    cutoff = f"{col} < now()" if col != "created_at" else "created_at < now() - ttl"
+    cutoff = f"{col} < now()" if col != "created_at" else f"created_at < now() - {interval(ttl)}"
     return (f"rows expire {when}: a scheduled job deletes WHERE {cutoff} in batches of 10k "
             f"through the {col} index, so each DELETE holds its locks briefly and VACUUM "
             "keeps up")
+
+
+def interval(seconds: float) -> str:
+    """A SQL interval literal in the largest whole unit: `interval '30 days'`."""
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"interval '{int(seconds // size)} {unit}'"
+    return f"interval '{int(seconds)} seconds'"
 
 
 def expiry_column(table: Table) -> str:
