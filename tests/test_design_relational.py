@@ -632,3 +632,15 @@ def test_ttl_purge_uses_the_entitys_own_expiry_column() -> None:
     assert any("expires_at < now()" in n for n in t.notes)
     t2 = design({"entities": {"Cart": {"volume": "400k", "ttl": "30d"}}}).table("carts")
     assert index_columns(t2) == [["created_at"]]
+
+
+def test_write_by_two_references_suggests_a_unique_pair() -> None:
+    s = design({
+        "entities": {"User": {}, "Post": {}, "PostLike": {}},
+        "relationships": [{"from": "PostLike", "to": "Post", "kind": "many-to-one"},
+                          {"from": "PostLike", "to": "User", "kind": "many-to-one"}],
+        "access_patterns": [{"name": "unlike", "kind": "write", "entity": "PostLike",
+                             "operation": "delete", "where": {"user": "eq", "post": "eq"}}],
+    })
+    notes = s.table("post_likes").notes
+    assert any("declare UNIQUE (user_id, post_id)" in n for n in notes), notes

@@ -37,6 +37,7 @@ from dbarch.spec.model import (
     Relationship,
     RelKind,
     Spec,
+    WriteOp,
     snake,
 )
 from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
@@ -95,7 +96,8 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     tables = all_tables(d)
     indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d),
                            group_limits(d))
-    for note_table, note in [*fan_in_notes(d), *redundant_reference_notes(d)]:
+    for note_table, note in [*fan_in_notes(d), *redundant_reference_notes(d),
+                             *unique_pair_notes(d)]:
         note_table.notes.append(note)
     return Schema(name=spec.system, tables=tables, queries=drafted)
 
@@ -543,4 +545,26 @@ def redundant_reference_notes(d: Design) -> list[tuple[Table, str]]:
                     f"{col} repeats {parent_table}.{up_col} ({path}) and reads filter on it at "
                     f"only {human_rate(rate)} (under {threshold}/s): a candidate to drop for "
                     f"3NF, reaching {direct.parent} through {via_col}")))
+    return out
+
+
+def unique_pair_notes(d: Design) -> list[tuple[Table, str]]:
+    """A write that finds its row by equality on two or more references alone (unlike a post
+    by user and post) suggests one row per combination: say so, the spec cannot."""
+    out = []
+    for p in d.spec.access_patterns:
+        if (p.kind != PatternKind.write or p.entity not in d.tables or len(p.where) < 2
+                or p.operation not in (WriteOp.update, WriteOp.delete, WriteOp.upsert)):
+            continue
+        fields = d.fields[p.entity]
+        if not all(op == Op.eq and fields.get(f) == "reference" for f, op in p.where.items()):
+            continue
+        table = d.tables[p.entity]
+        cols = [d.column_of(p.entity, f) for f in p.where]
+        if any(set(u.columns) <= set(cols) for u in table.uniques):
+            continue
+        out.append((table, (
+            f"{p.name} finds its row by ({', '.join(cols)}) alone: if there is one "
+            f"{p.entity} per combination, declare UNIQUE ({', '.join(cols)}) so the database "
+            "refuses duplicates under concurrent writes (the spec cannot say so)")))
     return out
