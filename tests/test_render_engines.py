@@ -464,3 +464,75 @@ def test_indexes_on_json_and_geo_columns_execute_everywhere() -> None:
     my = render_ddl(schema, "mysql")
     assert "CREATE SPATIAL INDEX places_spot_idx" in my
     assert "places_attrs_idx not rendered" in my
+
+
+SEARCHY = {
+    "system": "blog",
+    "entities": {"Post": {"volume": "1M", "attributes": {
+        "slug": {"type": "string", "max_length": 120, "unique": True},
+        "title": {"type": "string", "max_length": 200},
+        "body": "text"}}},
+    "access_patterns": [
+        {"name": "by_title_prefix", "entity": "Post", "where": {"title": "prefix"},
+         "limit": 20, "rate": "50/s"},
+        {"name": "search", "entity": "Post", "where": {"body": "text"}, "limit": 20,
+         "rate": "20/s"},
+    ],
+}
+
+
+def searchy_schema() -> Schema:
+    spec = Spec.model_validate(SEARCHY)
+    return design_relational(spec, Decisions(system="blog", parts=[Decision(
+        part="core", entities=["Post"], paradigm=Paradigm.relational,
+        product="postgresql", product_name="PostgreSQL")]))
+
+
+PARAMS = {"title": "title 123", "body": "word123"}
+FILL = 20000
+
+
+@pytest.mark.engine
+def test_prefix_and_text_search_indexes_are_used_on_postgresql() -> None:
+    from dbarch.render.query import render_query
+
+    schema = searchy_schema()
+    with pg_db() as conn:
+        for stmt in ddl_statements(schema, "postgresql", AS_OF):
+            conn.execute(stmt)
+        conn.execute(
+            "INSERT INTO posts (slug, title, body) SELECT 's' || i, 'title ' || i, "
+            f"'some text with word' || i FROM generate_series(1, {FILL}) AS i")
+        conn.execute("ANALYZE posts")
+        for q in schema.queries:
+            plan = str(conn.execute("EXPLAIN " + render_query(q, "postgresql", PARAMS))
+                       .fetchall())
+            assert q.index and q.index in plan, (q.pattern, plan)
+
+
+@pytest.mark.engine
+def test_prefix_and_text_search_indexes_are_used_on_sqlite_and_mariadb() -> None:
+    from dbarch.render.query import render_query
+
+    schema = searchy_schema()
+    conn = apply_sqlite(schema)
+    conn.executemany("INSERT INTO posts (slug, title, body) VALUES (?, ?, ?)",
+                     [(f"s{i}", f"title {i}", f"some text with word{i}")
+                      for i in range(1, FILL + 1)])
+    conn.execute("ANALYZE")
+    for q in schema.queries:
+        plan = str(conn.execute("EXPLAIN QUERY PLAN " + render_query(q, "sqlite", PARAMS))
+                   .fetchall())
+        assert q.index and q.index in plan, (q.pattern, plan)
+    with maria_db() as my, my.cursor() as cur:
+        for stmt in ddl_statements(schema, "mysql", AS_OF):
+            cur.execute(stmt)
+        cur.executemany("INSERT INTO posts (id, slug, title, body) VALUES (%s, %s, %s, %s)",
+                        [(i, f"s{i}", f"title {i}", f"some text with word{i}")
+                         for i in range(1, FILL + 1)])
+        cur.execute("ANALYZE TABLE posts")
+        cur.fetchall()
+        for q in schema.queries:
+            cur.execute("EXPLAIN " + render_query(q, "mysql", PARAMS))
+            plan = str(cur.fetchall())
+            assert q.index and q.index in plan, (q.pattern, plan)
