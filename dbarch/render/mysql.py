@@ -46,8 +46,8 @@ class MySqlRenderer(DdlRenderer):
         if col.type.kind == TypeKind.timestamp and col.name in self.conf["on_update_now"]:
             out.append(f"ON UPDATE {self.conf['defaults']['now']}")
         text = column_comment(col)
-        if text:
-            out.append(f"COMMENT {self.literal(text)}")
+        if text:  # MySQL refuses column comments over 1024 characters in strict mode
+            out.append(f"COMMENT {self.literal(text[:1024])}")
         return out
 
     def table_suffix(self, table: Table) -> str:
