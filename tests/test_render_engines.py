@@ -536,3 +536,23 @@ def test_prefix_and_text_search_indexes_are_used_on_sqlite_and_mariadb() -> None
             cur.execute("EXPLAIN " + render_query(q, "mysql", PARAMS))
             plan = str(cur.fetchall())
             assert q.index and q.index in plan, (q.pattern, plan)
+
+
+@pytest.mark.engine
+def test_comments_with_quotes_and_backslashes_survive_every_engine() -> None:
+    text = r"it's C:\temp\new; 100% sure"
+    t = Table(name="notes", comment=text + ";\n", columns=[
+        col("id", TypeKind.bigint, identity=True), col("body", TypeKind.text, comment=text)],
+        primary_key=["id"])
+    schema = Schema(name="quotes", tables=[t])
+    run_everywhere(schema)
+    with maria_db() as my, my.cursor() as cur:
+        for stmt in ddl_statements(schema, "mysql", AS_OF):
+            cur.execute(stmt)
+        cur.execute("SELECT column_comment FROM information_schema.columns "
+                    "WHERE table_schema = DATABASE() AND column_name = 'body'")
+        assert cur.fetchone() == (text,)
+    with pg_db() as pg:
+        for stmt in ddl_statements(schema, "postgresql", AS_OF):
+            pg.execute(stmt)
+        assert pg.execute("SELECT obj_description('notes'::regclass)").fetchone() == (text + ";",)

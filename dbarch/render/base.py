@@ -480,12 +480,17 @@ class DdlRenderer:
         return out
 
 
+def flat(text: str) -> str:
+    """Text on one line: a comment literal must never hold `;` + newline, where scripts split."""
+    return " ".join(text.split())
+
+
 def column_comment(col: Column) -> str | None:
-    """The column's comment, marked when the column is sensitive."""
+    """The column's comment on one line, marked when the column is sensitive."""
     if col.sensitive:
         text = col.comment or "PII or secret: encrypt at rest, mask in logs and exports"
-        return text if text.lower().startswith("sensitive") else f"SENSITIVE: {text}"
-    return col.comment
+        return flat(text if text.lower().startswith("sensitive") else f"SENSITIVE: {text}")
+    return flat(col.comment) if col.comment else None
 
 
 def fit_name(base: str, suffix: str, limit: int | None = 63) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from dbarch.render.base import DdlRenderer, Statement, column_comment
+from dbarch.render.base import DdlRenderer, Statement, column_comment, flat
 from dbarch.schema.model import (
     Column,
     ColumnType,
@@ -24,6 +24,12 @@ class MySqlRenderer(DdlRenderer):
     """MySQL 8.0 / MariaDB 10.11 DDL: one text that both accept."""
 
     dialect: ClassVar[str] = "mysql"
+
+    def literal(self, value: str | int | float | bool | None) -> str:
+        """Backslashes doubled too: MySQL reads them as escapes inside string literals."""
+        if isinstance(value, str):
+            return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+        return super().literal(value)
 
     def column_type(self, ctype: ColumnType) -> str:
         """ENUM('a', 'b') for enums; the type map for the rest."""
@@ -54,7 +60,7 @@ class MySqlRenderer(DdlRenderer):
         """ENGINE and charset, table COMMENT, and RANGE COLUMNS / KEY partitioning."""
         out = f" {self.conf['table_options']}"
         if table.comment:
-            out += f" COMMENT={self.literal(table.comment[:2048])}"
+            out += f" COMMENT={self.literal(flat(table.comment)[:2048])}"
         p = table.partitioning
         if p is not None and self.partitions_table(table):
             if p.kind == PartitionKind.hash:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from dbarch.render.base import DdlRenderer, Statement, column_comment, fit_name
+from dbarch.render.base import DdlRenderer, Statement, column_comment, fit_name, flat
 from dbarch.schema.model import (
     Index,
     IndexColumn,
@@ -122,7 +122,7 @@ class PostgresRenderer(DdlRenderer):
         out = []
         if table.comment:
             out.append(Statement(
-                f"COMMENT ON TABLE {self.quote(table.name)} IS {self.literal(table.comment)}"
+                f"COMMENT ON TABLE {self.quote(table.name)} IS {self.literal(flat(table.comment))}"
             ))
         for col in table.columns:
             text = column_comment(col)
