@@ -44,7 +44,9 @@ def show_decisions(console: Console, decisions: Decisions) -> None:
     console.print(table)
     for part in decisions.parts:
         if part.tradeoff:
-            console.print(f"[bold]{part.part}[/] trade-off: {escape(part.tradeoff)}", highlight=False)
+            console.print(
+                f"[bold]{part.part}[/] trade-off: {escape(part.tradeoff)}", highlight=False
+            )
     for note in decisions.notes:
         console.print(f"note: {escape(note)}", highlight=False)
 

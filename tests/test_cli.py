@@ -33,7 +33,9 @@ def test_every_example_is_found() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_design_writes_every_artifact_and_proves_it_on_sqlite(example: Path, tmp_path: Path) -> None:
+def test_design_writes_every_artifact_and_proves_it_on_sqlite(
+    example: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     result = run("design", example, "-o", out, "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
