@@ -28,7 +28,7 @@ from dbarch.schema.model import (
     TypeKind,
     Unique,
 )
-from dbarch.select.model import Decisions, Paradigm
+from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import (
     Attribute,
     AttrType,
@@ -105,10 +105,11 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
 def served_elsewhere(decisions: Decisions) -> dict[str, str]:
     """Patterns the selection gives to a non-relational store only (a search engine, a cache):
     the relational schema does not index for them. Pattern → the product serving it."""
-    relational = {p for part in decisions.parts if part.paradigm == Paradigm.relational
-                  for p in part.patterns}
-    return {p: part.product_name for part in decisions.parts
-            if part.paradigm != Paradigm.relational
+    def in_schema(part: Decision) -> bool:
+        return part.paradigm == Paradigm.relational or part.in_primary_schema
+
+    relational = {p for part in decisions.parts if in_schema(part) for p in part.patterns}
+    return {p: part.product_name for part in decisions.parts if not in_schema(part)
             for p in part.patterns if p not in relational}
 
 

@@ -67,6 +67,12 @@ class Decision(BaseModel):
         description="For a projection: entity → the fields it holds (searched text and filters, "
         "blob attributes, traversed relationships); empty when the part holds whole entities",
     )
+    in_primary_schema: bool = Field(
+        False,
+        description="Its entities are tables in the primary relational database: the primary "
+        "itself, or a part on the same product or an extension of it (time-series partitions "
+        "in PostgreSQL, a TimescaleDB hypertable)",
+    )
 
 
 class Decisions(BaseModel):
@@ -84,5 +90,9 @@ class Decisions(BaseModel):
 
     @property
     def relational_entities(self) -> list[str]:
-        """Entities that live in a relational store, in spec order."""
-        return [e for p in self.parts if p.paradigm == "relational" for e in p.entities]
+        """Entities stored as tables of the primary relational database, once each."""
+        return list(dict.fromkeys(
+            e for p in self.parts
+            if p.in_primary_schema or p.paradigm == Paradigm.relational
+            for e in p.entities
+        ))

@@ -121,6 +121,19 @@ class _Writer:
             offering=cand.offering,
             projection_of=self.names[0] if part.projection else None,
             fields=dict(part.fields),
+            in_primary_schema=self.in_primary_schema(i, part),
+        )
+
+    def in_primary_schema(self, i: int, part: PartPlan) -> bool:
+        """Whether the part's entities are tables of the primary relational database."""
+        product = part.candidate.product
+        if i == 0:
+            return part.paradigm == Paradigm.relational
+        primary = self.primary.candidate.product
+        return (
+            not part.projection
+            and self.primary.paradigm == Paradigm.relational
+            and (product.id == primary.id or product.extends == primary.id)
         )
 
     # --- reasons -------------------------------------------------------------------------
