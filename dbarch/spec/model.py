@@ -165,7 +165,26 @@ class Entity(BaseModel):
         description="Name → type (`email: string`) or {type, unique, required, …}; id, "
                     "created_at and updated_at exist without being declared",
     )
+    unique: list[list[str]] = Field(
+        default_factory=list,
+        description="Uniqueness over several fields together: each item is a list of two or "
+                    "more field names of this entity (attributes, references such as `product`, "
+                    "created_at), e.g. [[product, warehouse]] for one stock row per product per "
+                    "warehouse. Becomes a named UNIQUE constraint; the order given is its index's "
+                    "column order, so put first the field reads filter on alone. A single field "
+                    "is `unique: true` on the attribute (or a one-to-one relationship)",
+    )
     description: str | None = Field(None, description="What the entity is, for documents")
+
+    @field_validator("unique", mode="before")
+    @classmethod
+    def _groups(cls, value: Any) -> Any:
+        # [product, warehouse] could mean one pair or two single fields: ask for the nesting.
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            raise ValueError(
+                "unique is a list of groups, each a list of fields: "
+                f"[[{', '.join(value)}]] for one constraint over them together")
+        return value
 
     def volume_at(self, years: float) -> float:
         """The volume after `years`."""

@@ -26,6 +26,9 @@ from dbarch.spec.model import (
 Step = str | int
 
 _TEXT_TYPES = {AttrType.string, AttrType.text}
+# Values no engine compares whole in a B-tree (PostgreSQL has no equality on json or geography,
+# a large blob moves to object storage): they cannot be part of a unique group.
+_NOT_UNIQUE_TYPES = {AttrType.json, AttrType.map, AttrType.list, AttrType.blob, AttrType.geo}
 _TIME_TYPES = {AttrType.timestamp, AttrType.date}
 # Builtin fields every entity has (Spec.fields_of); created_at/updated_at are timestamps.
 _BUILTIN_TIMESTAMPS = {"created_at", "updated_at"}
@@ -65,6 +68,9 @@ def check_references(
     for index, rel in enumerate(spec.relationships):
         checker.relationship(rel_at[index], rel)
     checker.reference_names(rel_at)
+    for name in spec.entities:
+        if name not in checker.unsure:
+            checker.unique_groups(name)
     seen: dict[str, int] = {}
     for index, pattern in enumerate(spec.access_patterns):
         at = pattern_at[index]
@@ -154,6 +160,98 @@ class _Checker:
                 f"(relationships[{owner[slot]}])",
                 "give each a name for its role (e.g. name: author, name: reviewer)",
             )
+
+    def unique_groups(self, entity: str) -> None:
+        """Each `unique` group of `entity`: two or more distinct fields of it, none already
+        unique on its own, no group implied by another."""
+        groups = self.spec.entities[entity].unique
+        base: tuple[Step, ...] = ("entities", entity, "unique")
+        checked: list[tuple[int, frozenset[str]]] = []
+        for i, group in enumerate(groups):
+            if self.unique_group(entity, (*base, i), group):
+                checked.append((i, frozenset(group)))
+        for i, names in checked:
+            for k, other in checked:
+                if k == i or not other <= names or (other == names and k > i):
+                    continue
+                same = other == names
+                self.add((*base, i), f"unique group of {entity}: unique[{i}] "
+                                     f"{'names the same fields as' if same else 'is implied by'}"
+                                     f" unique[{k}] ({', '.join(groups[k])})",
+                         "drop this group: " + ("one constraint is enough" if same else
+                                                "a superset of unique fields is unique already"))
+                break
+
+    def unique_group(self, entity: str, path: tuple[Step, ...], group: list[str]) -> bool:
+        """Whether one group is well formed; a finding for each thing wrong with it."""
+        fields = self.fields(entity)
+        attributes = self.spec.entities[entity].attributes
+        what = f"unique group of {entity}:"
+        if not group:
+            self.add(path, f"{what} it names no field",
+                     "list two or more fields that are unique together, e.g. [product, warehouse]")
+            return False
+        ok = True
+        seen: set[str] = set()
+        for j, name in enumerate(group):
+            if name not in fields:
+                self.add((*path, j), f"{what} {name!r} is not a field of {entity}",
+                         did_you_mean(name, fields, listing=f"fields of {entity}"))
+                ok = False
+            elif name in seen:
+                self.add((*path, j), f"{what} {name!r} is named twice", "name it once")
+                ok = False
+            elif (kind := self.attr_type(entity, name)) in _NOT_UNIQUE_TYPES:
+                assert kind is not None
+                self.add((*path, j), f"{what} {entity}.{name} is {_a(kind.value + ' attribute')}"
+                                     ", which no engine compares whole in a unique index",
+                         "make it unique through a scalar attribute (a hash, a code)")
+                ok = False
+            elif name == "updated_at":
+                self.add((*path, j), f"{what} updated_at changes on every write, so it cannot "
+                                     "identify a row", "name the fields that identify the row")
+                ok = False
+            seen.add(name)
+        if not ok:
+            return False
+        if len(group) == 1:
+            self.add(path, f"{what} it has one field, {group[0]!r}; a group is for two or "
+                           "more fields together", self.single_unique_hint(entity, group[0]))
+            return False
+        for j, name in enumerate(group):
+            alone = self.unique_alone(entity, name)
+            if alone:
+                self.add((*path, j), f"{what} {entity}.{name} is {alone}, so the "
+                                     "group is unique already",
+                         "drop the group, or drop `unique: true` from the attribute if it is "
+                         "unique only together with the others" if name in attributes else
+                         "drop the group, or drop the field from it")
+                return False
+        return True
+
+    def unique_alone(self, entity: str, name: str) -> str | None:
+        """Why `name` is unique on its own (a primary key, `unique: true`, one-to-one), if it is."""
+        if name == "id":
+            return "the primary key"
+        attribute = self.spec.entities[entity].attributes.get(name)
+        if attribute is not None and attribute.unique:
+            return "declared unique: true"
+        if any(r.field_name == name and r.kind == RelKind.one_to_one
+               for r in self.spec.references_of(entity)):
+            return "a one-to-one reference"
+        return None
+
+    def single_unique_hint(self, entity: str, name: str) -> str:
+        """Where a one-field uniqueness is said instead of a group."""
+        alone = self.unique_alone(entity, name)
+        if alone:
+            return f"drop the group: {name} is {alone}"
+        kind = self.fields(entity)[name]
+        if kind == "attribute":
+            return f"write `unique: true` on the attribute {name}"
+        if kind == "reference":
+            return f"declare the relationship behind {name} one-to-one"
+        return f"declare {name} as an attribute with `unique: true`"
 
     def pattern(self, index: int, p: AccessPattern) -> None:
         base: tuple[Step, ...] = ("access_patterns", index)
