@@ -8,14 +8,11 @@ from importlib.resources import files
 import pytest
 from ruamel.yaml import YAML
 
+from dbarch.design.ceilings import ceiling_of, scaling_data
 from dbarch.design.operations import operations_data, operations_plan, recovery_targets
-from dbarch.design.scaling import (
-    capacity_model,
-    ceiling_of,
-    scaling_data,
-    shard_key_candidates,
-    table_size,
-)
+from dbarch.design.scaling import capacity_model
+from dbarch.design.shard_keys import shard_key_candidates
+from dbarch.design.sizing import table_size
 from dbarch.schema.model import Column, ColumnType, Index, IndexColumn, Table, TypeKind
 from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import Spec
