@@ -14,17 +14,10 @@ from typing import Any
 
 from dbarch.schema.model import AccessQuery, FilterOp
 from dbarch.verify.sample import SampleTable
+from dbarch.verify.tuning import verify_tuning
 
-RANGE_SHARE_ALONE = 0.01
-"""A range filter alone selects about 1% of the table: a narrow window, as 'last hour' is."""
-RANGE_SHARE_WITHIN = 0.5
-"""A range after equality filters selects about half of the rows those filters leave."""
-PREFIX_LENGTH = 5
-"""Characters of an existing value used as the prefix (a user typing a few letters)."""
-
-PAGES = 3
-"""A paged pattern's parameters select at least this many pages of rows, where the sample has
-them: with one page or less, an ordered index and a sort cost the planner the same."""
+_TUNING = verify_tuning().params
+"""Window shares, prefix length, IN list length, pages: `params` in `dbarch/data/verify.yaml`."""
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -51,7 +44,7 @@ def choose_params(q: AccessQuery, table: SampleTable) -> dict[str, Any]:
         elif f.op == FilterOp.in_:
             params[f.column] = _in_values(value, [r[index[f.column]] for r in rows])
         elif f.op == FilterOp.prefix:
-            params[f.column] = str(value)[:PREFIX_LENGTH]
+            params[f.column] = str(value)[:_TUNING.prefix_length]
         elif f.op == FilterOp.text:
             params[f.column] = _rarest_word(str(value), [r[index[f.column]] for r in rows])
     for f in q.filters:
@@ -64,7 +57,7 @@ def _anchor(q: AccessQuery, rows: list[tuple[Any, ...]], index: dict[str, int]) 
     """The row whose values become the parameters.
 
     Its equality columns hold a combination of median frequency; for a pattern that reads a
-    page (ORDER BY … LIMIT n), the least frequent combination with PAGES pages of rows (else
+    page (ORDER BY … LIMIT n), the least frequent combination with `pages` pages of rows (else
     the most frequent), because a page in order is asked of parents with more than a page:
     for the others any order is free, and a planner rightly ignores an index's order.
     """
@@ -75,18 +68,18 @@ def _anchor(q: AccessQuery, rows: list[tuple[Any, ...]], index: dict[str, int]) 
     ranked = sorted(counts.items(), key=lambda kv: (kv[1], str(kv[0])))
     chosen = ranked[len(ranked) // 2][0]
     if q.order_by and q.limit:
-        busy = [key for key, n in ranked if n >= PAGES * q.limit]
+        busy = [key for key, n in ranked if n >= _TUNING.pages * q.limit]
         chosen = busy[0] if busy else ranked[-1][0]
     return next(r for r in rows if tuple(r[i] for i in eq) == chosen)
 
 
 def _in_values(value: Any, values: list[Any]) -> list[Any]:
-    """The anchor's value and two other existing values."""
+    """The anchor's value and other existing values, `in_list_length` in all."""
     out = [value]
     for v in sorted(set(values), key=str):
         if v not in out:
             out.append(v)
-        if len(out) == 3:
+        if len(out) == _TUNING.in_list_length:
             break
     return out
 
@@ -107,13 +100,13 @@ def _range(
     """A window of existing values around the anchor's value."""
     eq = [f.column for f in q.filters if f.op == FilterOp.eq]
     value = anchor[index[column]]
-    low, high = _window(sorted(r[index[column]] for r in rows), value, RANGE_SHARE_ALONE)
+    low, high = _window(sorted(r[index[column]] for r in rows), value, _TUNING.range_share_alone)
     if eq:
-        # Within one user's rows, half of them; but never narrower than the 1% window of the
+        # Within one user's rows, a share of them; but never narrower than the window over the
         # whole table, or a user with one row would turn the range into an equality.
         same = sorted(r[index[column]] for r in rows
                       if all(r[index[c]] == anchor[index[c]] for c in eq))
-        within = _window(same, value, RANGE_SHARE_WITHIN)
+        within = _window(same, value, _TUNING.range_share_within)
         low, high = min(low, within[0]), max(high, within[1])
     return low, high
 

@@ -24,27 +24,15 @@ from typing import Any
 
 from dbarch.schema.model import Check, Column, ForeignKey, Schema, Table, TypeKind
 from dbarch.spec.model import AttrType, Spec
+from dbarch.verify.tuning import verify_tuning
 
-MAX_ROWS = 10_000
-"""The largest table's sample size: ten times MIN_ROWS, so sizes between keep their order on a
-log scale, and one example (~50k rows) loads in a few seconds on each engine."""
-MIN_ROWS = 1_000
-"""The smallest sample of a table that read patterns use. Measured on PostgreSQL 15 with the
-shop schema of tests/test_verify_shop.py: at 200 rows per table the planner seq-scans 5 of 7
-patterns (even a unique email lookup: the table is 3 pages), at 400 rows 2 of 7, at 1,000 none.
-MariaDB and SQLite use the indexes at every size."""
-MIN_OTHER_ROWS = 20
-"""The smallest sample of a table no read pattern uses (it only needs to hold references)."""
-FK_SKEW = 0.8
-"""Zipf exponent of references: with 4,000 parents the busiest holds ~4% of the children and
-most hold a handful, like users and their orders."""
-MIN_PARENTS = 20
-"""The fewest distinct parents a sampled foreign key references, so that even a parent with
-millions of children in production (a tenant) is a selective filter in the sample (5%)."""
-NULL_SHARE = 0.1
-"""Share of NULLs in nullable columns."""
-MAX_ATTEMPTS = 30
-"""Tries to draw a row whose unique keys are new before the row is dropped."""
+_TUNING = verify_tuning().sample
+"""Sizes and shapes of the sample; `dbarch/data/verify.yaml` says why (or where measured)."""
+MAX_ROWS = _TUNING.max_rows
+"""The largest table's sample size (`sample.max_rows`)."""
+MIN_ROWS = _TUNING.min_rows
+"""The smallest sample of a table that read patterns use (`sample.min_rows`): with fewer rows
+PostgreSQL rightly seq-scans a table of a few pages, and the verification would prove nothing."""
 
 _WORDS = [
     "amber", "harbor", "cedar", "delta", "ember", "falcon", "garnet", "hollow", "indigo",
@@ -144,9 +132,9 @@ def sample_sizes(
     for t in schema.tables:
         if t.name not in read_tables and t.name not in referenced:
             # Nothing reads it and nothing points at it: its rows cannot change any plan.
-            sizes[t.name] = min(t.rows or MIN_OTHER_ROWS, MIN_OTHER_ROWS)
+            sizes[t.name] = min(t.rows or _TUNING.min_other_rows, _TUNING.min_other_rows)
         elif not t.rows:
-            sizes[t.name] = min_rows if t.name in read_tables else MIN_OTHER_ROWS
+            sizes[t.name] = min_rows if t.name in read_tables else _TUNING.min_other_rows
         elif t.rows <= min_rows or not span:
             sizes[t.name] = min(t.rows, max_rows)
         else:
@@ -231,7 +219,7 @@ class _TableGenerator:
         seen: list[set[tuple[Any, ...]]] = [set() for _ in self.keys]
         index = {c: i for i, c in enumerate(self.columns)}
         for i in range(n):
-            for _attempt in range(MAX_ATTEMPTS):
+            for _attempt in range(_TUNING.max_attempts):
                 row = self._row(i, out)
                 keys = [tuple(row[index[c]] for c in k) for k in self.keys]
                 fresh = all(
@@ -251,7 +239,8 @@ class _TableGenerator:
             fk = ref.fk
             if ref.parent is None:  # self-reference: an earlier row of this table, or none
                 column = self.table.column(fk.columns[0])
-                if not so_far.rows or (column.nullable and self.rng.random() < 0.3):
+                roots = _TUNING.self_reference_null_share
+                if not so_far.rows or (column.nullable and self.rng.random() < roots):
                     values.update({c: None for c in fk.columns})
                 else:
                     earlier = so_far.rows[self.rng.randrange(len(so_far.rows))]
@@ -259,7 +248,7 @@ class _TableGenerator:
                         values[c] = earlier[so_far.columns.index(rc)]
                 continue
             nullable = all(self.table.column(c).nullable for c in fk.columns)
-            if nullable and self.rng.random() < NULL_SHARE:
+            if nullable and self.rng.random() < _TUNING.null_share:
                 values.update({c: None for c in fk.columns})
                 continue
             key = ref.draw(i)
@@ -278,7 +267,7 @@ class _TableGenerator:
         rng = self.rng
 
         def nullable(i: int) -> Any:
-            return None if rng.random() < NULL_SHARE else make(i)
+            return None if rng.random() < _TUNING.null_share else make(i)
 
         return nullable
 
@@ -348,7 +337,8 @@ class _References:
         self.keys = [tuple(r[i] for i in idx) for r in parent.rows]
         self.keys = [k for k in self.keys if None not in k]
         rng.shuffle(self.keys)  # the busiest parents are not simply the first ids
-        self.cum = list(accumulate(1.0 / (rank + 1) ** FK_SKEW for rank in range(len(self.keys))))
+        skew = _TUNING.fk_skew
+        self.cum = list(accumulate(1.0 / (rank + 1) ** skew for rank in range(len(self.keys))))
 
     def narrow(self, children: int, child_rows: int, parent_rows: int) -> None:
         """Use only as many parents as keep the real fan-out: 10,000 sampled tasks of 60M
@@ -357,7 +347,7 @@ class _References:
         selective as the primary key)."""
         if not (child_rows and parent_rows):
             return
-        wanted = max(MIN_PARENTS, round(children * parent_rows / child_rows))
+        wanted = max(_TUNING.min_parents, round(children * parent_rows / child_rows))
         if wanted < len(self.keys):
             self.keys = self.keys[:wanted]
             self.cum = self.cum[:wanted]
@@ -393,7 +383,7 @@ def _attr_types(table: Table, spec: Spec | None) -> dict[str, AttrType]:
 
 def _weighted_choice(rng: random.Random, values: list[str]) -> Callable[[int], Any]:
     # Mildly skewed: real status columns are dominated by one or two values.
-    cum = list(accumulate(1.0 / (k + 1) ** 0.7 for k in range(len(values))))
+    cum = list(accumulate(1.0 / (k + 1) ** _TUNING.value_skew for k in range(len(values))))
     return lambda i: values[min(bisect_right(cum, rng.random() * cum[-1]), len(values) - 1)]
 
 
