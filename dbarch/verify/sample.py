@@ -198,8 +198,11 @@ class _TableGenerator:
                 self.unset.update(fk.columns)
                 continue
             one_to_one = any(set(k) == set(fk.columns) for k in self.keys)
-            # Part of a composite key (a junction's): every parent is needed to keep it unique.
-            in_key = any(set(fk.columns) < set(k) for k in self.keys)
+            # Part of a composite key made of references only (a junction's, a like's): every
+            # parent is needed to keep it unique. With another column in the key (a task's
+            # number) that column keeps rows apart, and the parents keep their real fan-out.
+            references = {c for f in table.foreign_keys for c in f.columns}
+            in_key = any(set(fk.columns) < set(k) <= references for k in self.keys)
             self.refs[fk.name] = _References(fk, parent, rng, one_to_one, spread=in_key)
             for col in fk.columns:
                 self.fk_of[col] = fk
