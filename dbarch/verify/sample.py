@@ -213,12 +213,21 @@ class _TableGenerator:
 
     def run(self, n: int) -> SampleTable:
         out = SampleTable(self.table.name, self.columns)
+        kept: dict[_References, tuple[list[tuple[Any, ...]], list[float]]] = {}
         for ref in self.refs.values():
             if ref.one_to_one and ref.parent is not None:
                 n = min(n, len(ref.keys))
-            elif ref.parent is not None and not ref.spread:
+            elif ref.parent is not None:
+                whole = (ref.keys, ref.cum)
                 ref.narrow(n, self.real_rows.get(self.table.name, 0),
                            self.real_rows.get(ref.fk.ref_table, 0))
+                if ref.spread:
+                    kept[ref] = whole
+        # A unique key of references only needs n distinct combinations of the narrowed
+        # parents; with fewer, every parent is used (their fan-out then runs flatter).
+        if kept and math.prod(len(r.keys) for r in kept) < 2 * n:
+            for ref, (keys, cum) in kept.items():
+                ref.keys, ref.cum = keys, cum
         seen: list[set[tuple[Any, ...]]] = [set() for _ in self.keys]
         index = {c: i for i, c in enumerate(self.columns)}
         for i in range(n):
