@@ -29,6 +29,7 @@ from dbarch.schema.model import (
 from dbarch.spec.quantities import human_count, human_rate
 
 Cardinality = dict[tuple[str, str], float]
+Determined = dict[tuple[str, str], set[str]]
 
 
 @dataclass
@@ -65,12 +66,14 @@ def design_indexes(
     cardinality: Cardinality,
     purge: dict[str, str] | None = None,
     max_group: dict[tuple[str, str], int] | None = None,
+    determined: Determined | None = None,
 ) -> None:
     """Design the indexes of `tables` for `queries`; set each query's `index`.
 
     `cardinality` estimates distinct values per (table, column); `purge` names, per table,
     the column a TTL purge job deletes by; `max_group` bounds, per (table, column), how many
-    rows share one value (a relationship's max_fanout).
+    rows share one value (a relationship's max_fanout); `determined` gives, per (table,
+    column), the columns whose value follows from it (a reading's site from its device).
     """
     purge = purge or {}
     max_group = max_group or {}
@@ -83,7 +86,7 @@ def design_indexes(
     }
     for q in queries:
         t = by_name[q.table]
-        c = candidate_for(t, q, cardinality, max_group)
+        c = candidate_for(t, q, cardinality, max_group, determined)
         if c is not None:
             pending[t.name].append(c)
     used: set[str] = {n for t in tables for n in constraint_names(t)}
@@ -123,6 +126,7 @@ def equality_order(t: Table, columns: list[str], cardinality: Cardinality) -> li
 def candidate_for(
     t: Table, q: AccessQuery, cardinality: Cardinality,
     max_group: dict[tuple[str, str], int] | None = None,
+    determined: Determined | None = None,
 ) -> Candidate | None:
     """The index one query wants, or None when a constraint already answers it as a point
     lookup (then `q.index` is set to that constraint's index)."""
@@ -143,6 +147,16 @@ def candidate_for(
     eq = equality_order(
         t, list(dict.fromkeys(f.column for f in filters if f.op in (FilterOp.eq, FilterOp.in_))),
         cardinality)
+    constraint = leading_constraint(t, eq)
+    if constraint is None:
+        # A column whose value follows from another equality column narrows nothing further:
+        # without it the equalities may lead a unique constraint, whose index then serves.
+        free = [c for c in eq if not any(c in (determined or {}).get((t.name, o), ())
+                                         for o in eq if o != c)]
+        constraint = leading_constraint(t, free) if free != eq else None
+        eq = free if constraint is not None else eq
+    if constraint is not None:
+        eq = constraint[1][: len(eq)]
     keys = [IndexColumn(name=c) for c in eq]
     seen = set(eq)
     bound = group_bound(t, q, eq, max_group or {})
@@ -172,6 +186,16 @@ def candidate_for(
                      order_note=key_order_note(t, q, keys, eq, cardinality))
 
 
+def leading_constraint(t: Table, eq: list[str]) -> tuple[str, list[str]] | None:
+    """The primary key or unique constraint whose leading columns are exactly the equality
+    columns, in any order: equalities may come in any order in a B-tree key, so taking the
+    constraint's order lets its index serve the query instead of a new one."""
+    if not eq:
+        return None
+    return next(((name, cols) for name, cols in constraints(t)
+                 if len(cols) >= len(eq) and set(cols[: len(eq)]) == set(eq)), None)
+
+
 def group_bound(t: Table, q: AccessQuery, eq: list[str],
                 max_group: dict[tuple[str, str], int]) -> tuple[str, int] | None:
     """(column, rows) when an equality column caps the matching rows at or under the LIMIT:
@@ -197,8 +221,11 @@ def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[s
         return f"{c} (~{human_count(n)} values)" if n is not None else c
 
     parts = []
+    constraint = leading_constraint(t, eq)
     if eq:
         most = " most selective first" if len(eq) > 1 else ""
+        if constraint is not None and len(eq) > 1:
+            most = f" in the order of {constraint[0]}, which leads with them"
         parts.append(f"equality on {', '.join(values(c) for c in eq)}{most}")
     rest = [k for k in keys if k.name not in eq]
     sort = {o.column for o in q.order_by}
@@ -229,14 +256,14 @@ def finalize(t: Table, pending: list[Candidate], used: set[str]) -> list[Index]:
     """Merge the table's candidates into a set with no redundant index, add foreign-key
     indexes, name everything, and point each query at its index."""
     kept: list[Candidate] = []
+    by_constraint: list[tuple[Candidate, str]] = []
     cons = constraints(t)
     for c in pending:
         served = next((name for name, cols in cons if c.method == IndexMethod.btree
                        and not c.include and c.name is None
                        and is_prefix(c.signature, [(x, False) for x in cols])), None)
         if served is not None:
-            for q in c.queries:
-                q.index = served
+            by_constraint.append((c, served))
             continue
         kept.append(c)
     merged: list[Candidate] = []
@@ -252,6 +279,17 @@ def finalize(t: Table, pending: list[Candidate], used: set[str]) -> list[Index]:
         key_names = {k.name for k in into.keys}
         into.include += [i for i in c.include if i not in into.include and i not in key_names]
         into.name = into.name or c.name
+    for c, served in by_constraint:
+        # The constraint's index serves it; an index designed anyway for another pattern that
+        # leads with the same columns serves it too, and planners pick that one when it is
+        # narrower, so the query is pointed there (found by verification on MariaDB).
+        into = next((m for m in merged if m.method == IndexMethod.btree
+                     and is_prefix(c.signature, m.signature)), None)
+        if into is None:
+            for q in c.queries:
+                q.index = served
+        else:
+            into.queries += c.queries
     for fk in t.foreign_keys:
         leading = next((m for m in merged if m.serves_prefix(fk.columns)), None)
         if any(cols[: len(fk.columns)] == fk.columns for _, cols in cons):

@@ -83,8 +83,7 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     referenced = {fk.ref_table for t in all_tables(d) for fk in t.foreign_keys
                   if fk.ref_table != t.name}
     for name in entities:
-        partitioning.plan_partitioning(spec, name, d.tables[name],
-                                       d.tables[name].name in referenced)
+        plan_partitioning(spec, name, d.tables[name], d.tables[name].name in referenced)
     for name in entities:
         note = ttl_note(spec, name, d.tables[name])
         if note:
@@ -95,7 +94,7 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     writes = queries.draft_write_lookups(d)
     tables = all_tables(d)
     indexes.design_indexes(tables, drafted + writes, cardinality_of(d), purge_columns(d),
-                           group_limits(d))
+                           group_limits(d), determined=determined_columns(d))
     for note_table, note in [*fan_in_notes(d), *redundant_reference_notes(d),
                              *unique_pair_notes(d)]:
         note_table.notes.append(note)
@@ -190,7 +189,45 @@ def entity_table(
             name=builtin, type=ColumnType(kind=TypeKind.timestamp),
             default=Default(kind=DefaultKind.now),
         ))
+    add_unique_groups(spec, entity, table, refs)
     return table
+
+
+def add_unique_groups(spec: Spec, entity: str, table: Table, refs: list[Relationship]) -> None:
+    """A named UNIQUE constraint for each `unique` group of the entity, in the spec's column
+    order (references as their `<name>_id` column); a note where an optional field leaves
+    rows unchecked."""
+    references = {r.field_name: r for r in refs}
+    attributes = spec.entities[entity].attributes
+    for group in spec.entities[entity].unique:
+        cols = [f"{f}_id" if f in references else f for f in group]
+        table.uniques.append(Unique(
+            name=keys.constraint_name(table.name, cols, "key"), columns=cols))
+        optional = [c for f, c in zip(group, cols, strict=True)
+                    if (f in references and not references[f].required)
+                    or (f in attributes and not attributes[f].required)]
+        if optional:
+            table.notes.append(
+                f"UNIQUE ({', '.join(cols)}) checks only rows where {', '.join(optional)} "
+                f"{'is' if len(optional) == 1 else 'are'} set: PostgreSQL, MySQL and SQLite "
+                "treat NULLs as distinct, so two rows with a NULL there never conflict "
+                "(PostgreSQL 15 can refuse them with UNIQUE NULLS NOT DISTINCT)")
+
+
+def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -> None:
+    """`partitioning.plan_partitioning`, which keeps a table whole when it has a unique
+    constraint; a unique group that holds the partition column does not stop it (PostgreSQL
+    and MySQL enforce uniqueness on a partitioned table when the constraint contains the
+    partition column), so such groups are set aside while it decides."""
+    col = partitioning.time_column(spec, entity, table)
+    held = [u for u in table.uniques if len(u.columns) > 1 and col in u.columns]
+    if not held:
+        partitioning.plan_partitioning(spec, entity, table, referenced)
+        return
+    order = list(table.uniques)
+    table.uniques = [u for u in order if u not in held]
+    partitioning.plan_partitioning(spec, entity, table, referenced)
+    table.uniques = order
 
 
 def ttl_note(spec: Spec, entity: str, table: Table) -> str | None:
@@ -464,6 +501,24 @@ def group_limits(d: Design) -> dict[tuple[str, str], int]:
     }
 
 
+def determined_columns(d: Design) -> dict[tuple[str, str], set[str]]:
+    """Per (table, reference column), the reference columns whose value follows from it:
+    a reading's site_id from its device_id, when Reading → Site repeats Reading → Device →
+    Site (each link unnamed, so the same fact; the device's link required and the only one)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for entity, table in d.tables.items():
+        refs = d.refs.get(entity, [])
+        for via in refs:
+            for direct in refs:
+                if direct is via or direct.name is not None or direct.parent == entity:
+                    continue
+                ups = [r for r in d.refs.get(via.parent, []) if r.parent == direct.parent]
+                if len(ups) == 1 and ups[0].required and ups[0].name is None:
+                    out.setdefault((table.name, f"{via.field_name}_id"), set()).add(
+                        f"{direct.field_name}_id")
+    return out
+
+
 def purge_columns(d: Design) -> dict[str, str]:
     """Tables whose rows expire (TTL) and are not partitioned: the column a purge job scans."""
     return {
@@ -551,7 +606,8 @@ def redundant_reference_notes(d: Design) -> list[tuple[Table, str]]:
 
 def unique_pair_notes(d: Design) -> list[tuple[Table, str]]:
     """A write that finds its row by equality on two or more references alone (unlike a post
-    by user and post) suggests one row per combination: say so, the spec cannot."""
+    by user and post) suggests one row per combination: where the spec declares no such
+    `unique` group, say how to."""
     out = []
     for p in d.spec.access_patterns:
         if (p.kind != PatternKind.write or p.entity not in d.tables or len(p.where) < 2
@@ -566,6 +622,7 @@ def unique_pair_notes(d: Design) -> list[tuple[Table, str]]:
             continue
         out.append((table, (
             f"{p.name} finds its row by ({', '.join(cols)}) alone: if there is one "
-            f"{p.entity} per combination, declare UNIQUE ({', '.join(cols)}) so the database "
-            "refuses duplicates under concurrent writes (the spec cannot say so)")))
+            f"{p.entity} per combination, declare UNIQUE ({', '.join(cols)}) with "
+            f"`unique: [[{', '.join(p.where)}]]` on {p.entity} in the spec, so the database "
+            "refuses duplicates under concurrent writes")))
     return out
