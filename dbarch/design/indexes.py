@@ -10,6 +10,11 @@ Then per table: a query whose key is a left prefix of the primary key or of a un
 constraint is served by it; candidates that are left prefixes of others merge into them,
 carrying every pattern they serve; every foreign key gets an index unless its columns
 already lead one.
+
+Each index's reason says, per pattern with an ORDER BY, whether its final key returns the
+rows in that order (`order_break`): only when every key column before the sort columns is
+bound to a single value. An IN list or a range ahead of the sort column makes the engine read
+every match and sort it; the reason then says so, with how many rows that is at the horizon.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
     name: str | None = None
     order_note: str = ""
+    sorts: dict[str, SortEstimate] = field(default_factory=dict)
+    bounded: set[str] = field(default_factory=set)
 
     @property
     def signature(self) -> list[tuple[str, bool]]:
@@ -53,6 +60,180 @@ class Candidate:
         """Whether `columns` lead this index, so it serves anything they would."""
         names = [c.name for c in self.keys]
         return self.method == IndexMethod.btree and names[: len(columns)] == columns
+
+
+@dataclass(frozen=True)
+class SortEstimate:
+    """How many rows an engine sorts for a query when its index cannot return them in order:
+    the rows one equality value selects at the horizon (an average, or a bound from
+    max_fanout), and for an IN list on a reference the list length."""
+
+    rows: float
+    basis: str
+    in_column: str | None = None
+    in_values: str = ""
+    list_length: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderBreak:
+    """Why an index cannot return a query's rows in ORDER BY order.
+
+    kind: `in` / `range` / `prefix` (a filter that is not a single value on `column`, a key
+    column before `sort_column`), `unbound` (a key column before `sort_column` the query does
+    not filter), `missing` (the key has no `sort_column` there), `directions` (the ORDER BY
+    mixes ASC and DESC unlike the key), `method` (not a B-tree: no order at all).
+    """
+
+    kind: str
+    column: str
+    sort_column: str
+
+    def cause(self) -> str:
+        """The break in words: `status IN (...) precedes updated_at in the key`."""
+        if self.kind == "in":
+            return f"{self.column} IN (...) precedes {self.sort_column} in the key"
+        if self.kind in ("range", "prefix"):
+            return f"the {self.kind} on {self.column} precedes {self.sort_column} in the key"
+        if self.kind == "unbound":
+            return (f"{self.column} precedes {self.sort_column} in the key and the query does "
+                    "not bind it")
+        if self.kind == "directions":
+            return "the ORDER BY mixes ASC and DESC unlike the key"
+        if self.kind == "method":
+            return f"a {self.column} index keeps no order"
+        return f"the key holds no {self.sort_column} after the columns the query binds"
+
+
+def order_break(keys: list[IndexColumn], method: IndexMethod,
+                q: AccessQuery) -> OrderBreak | None:
+    """None when an index with `keys` returns `q`'s rows in its ORDER BY order (so LIMIT stops
+    after that many entries), else what stops it.
+
+    Every key column before the sort columns must be bound to one value by `=`; an ORDER BY
+    column bound by `=` is constant and needs no place in the key. The sort columns must follow
+    in the key's directions, or all in the opposite ones (a backward scan).
+    """
+    exact = {f.column for f in q.filters if f.op == FilterOp.eq}
+    pending = [o for o in q.order_by if o.column not in exact]
+    if not pending:
+        return None
+    if method != IndexMethod.btree:
+        return OrderBreak("method", method.value, pending[0].column)
+    ops = {f.column: f.op for f in q.filters}
+    flipped: bool | None = None
+    done = 0
+    for k in keys:
+        if done == len(pending):
+            return None
+        o = pending[done]
+        if k.name == o.column:
+            if flipped is None:
+                flipped = k.desc != o.desc
+            elif flipped != (k.desc != o.desc):
+                return OrderBreak("directions", k.name, o.column)
+            done += 1
+        elif k.name not in exact:
+            op = ops.get(k.name)
+            kind = {FilterOp.in_: "in", FilterOp.range: "range",
+                    FilterOp.prefix: "prefix"}.get(op, "unbound") if op else "unbound"
+            return OrderBreak(kind, k.name, o.column)
+    if done == len(pending):
+        return None
+    return OrderBreak("missing", pending[done].column, pending[done].column)
+
+
+def sort_estimate(t: Table, q: AccessQuery, cardinality: Cardinality,
+                  max_group: dict[tuple[str, str], int]) -> SortEstimate:
+    """The rows `q` selects by its equality filters at the horizon: what an engine sorts when
+    the index cannot return them in order. Only many-valued columns (keys, references) divide
+    the table: enums and booleans are too skewed for an average to mean anything."""
+    data = design_data()
+    low = data["indexes"]["low_cardinality"]
+    rows = float(max(t.rows_at_horizon, 1))
+    exact = [f.column for f in q.filters if f.op == FilterOp.eq]
+    bounds = [(max_group[(t.name, c)], c) for c in exact if (t.name, c) in max_group]
+    many = [(rows / cardinality[(t.name, c)], c) for c in exact
+            if cardinality.get((t.name, c), 0) > low]
+    bound = min(bounds, default=None)
+    mean = min(many, default=None)
+    if mean is not None and (bound is None or mean[0] < bound[0]):
+        per, col = mean
+        basis = (f"~{human_count(per)} rows per {col} on average at the horizon "
+                 f"({human_count(rows)} rows / ~{human_count(rows / per)} values)")
+        # The largest group, where the spec gives it, is what p99 sees.
+        worst = next((n for n, c in bounds if c == col), None)
+        est = (SortEstimate(per, basis) if worst is None else SortEstimate(
+            float(worst), f"{basis}, up to {human_count(worst)} in the largest "
+                          "(the relationship's max_fanout)"))
+    elif bound is not None:
+        n, col = bound
+        est = SortEstimate(float(n), f"at most {human_count(n)} rows share one {col} "
+                                     "(the relationship's max_fanout)")
+    else:
+        est = SortEstimate(rows, f"up to all {human_count(rows)} rows at the horizon when "
+                                 "the filter is wide")
+    listed = next((f.column for f in q.filters if f.op == FilterOp.in_), None)
+    if listed is None:
+        return est
+    card = cardinality.get((t.name, listed))
+    if card is not None and card <= low:
+        return SortEstimate(est.rows, est.basis, listed,
+                            f"at most {human_count(card)}, the column's distinct values",
+                            int(card))
+    # A list of references (the authors a user follows): its length is not in the spec.
+    n = data["denormalize"]["default_in_list"]
+    listing = f"~{n} per list, assumed"
+    if card is None or bound is not None or mean is not None:
+        # The equality filter already bounds the rows; the list only narrows them further.
+        return SortEstimate(est.rows, est.basis, listed, listing, n)
+    total = min(rows / card * n, rows)
+    return SortEstimate(total, f"~{human_count(rows / card)} rows per {listed} on average at "
+                        f"the horizon ({human_count(rows)} rows / ~{human_count(card)} values) "
+                        f"× ~{n} listed ≈ {human_count(total)} rows", listed, listing, n)
+
+
+def order_note(q: AccessQuery, keys: list[IndexColumn], method: IndexMethod,
+               estimate: SortEstimate | None) -> str:
+    """Whether `q`'s rows come out of the index in ORDER BY order, and if not, what the engine
+    does instead and how many rows that is."""
+    if not q.order_by:
+        return ""
+    brk = order_break(keys, method, q)
+    limit = f"LIMIT {q.limit}" if q.limit else "the client"
+    if brk is None:
+        flipped = any(k.name == o.column and k.desc != o.desc for k in keys for o in q.order_by)
+        back = " (read backwards)" if flipped else ""
+        stop = (f"so LIMIT {q.limit} stops after {q.limit} entries" if q.limit
+                else "so the engine does not sort them")
+        return f"{q.pattern}: rows come out of the index{back} already in ORDER BY order, {stop}"
+    if brk.kind == "in" and estimate is not None and estimate.in_values:
+        what = (f"the engine reads one range per listed {brk.column} ({estimate.in_values}) "
+                f"and sorts the matches before {limit}")
+    else:
+        what = f"the engine sorts the matching rows before {limit}"
+    note = f"{q.pattern}: {brk.cause()}, so {what}"
+    if estimate is None:
+        return note
+    cheap = design_data()["indexes"]["sort_cheap_rows"]
+    ranged = [f.column for f in q.filters if f.op in (FilterOp.range, FilterOp.prefix)]
+    basis = estimate.basis + (f", fewer once the {ranged[0]} range applies" if ranged else "")
+    if estimate.rows <= cheap:
+        return (f"{note}: {basis}; under {human_count(cheap)} rows that read and sort stays "
+                "cheap")
+    note = f"{note}: {basis}, too many to read and sort on every call"
+    if brk.kind == "in" and q.limit:
+        rest = " AND ".join(f"{f.column} {_OPS[f.op]}" for f in q.filters
+                            if f.column != brk.column)
+        shape = f"{brk.column} = ?" + (f" AND {rest}" if rest else "")
+        order = ", ".join(o.column + (" DESC" if o.desc else "") for o in q.order_by)
+        most = (f": at most {estimate.list_length} × {q.limit} = "
+                f"{human_count(estimate.list_length * q.limit)} rows"
+                if estimate.list_length else f", {q.limit} rows per listed value")
+        note += (f"; to bound it, query each {brk.column} value on its own ({shape} ORDER BY "
+                 f"{order} LIMIT {q.limit}, read in index order) under UNION ALL and sort "
+                 f"that{most}")
+    return note
 
 
 def is_prefix(short: list[tuple[str, bool]], long: list[tuple[str, bool]]) -> bool:
@@ -176,6 +357,8 @@ def candidate_for(
     if not keys:
         return None
     reasons = []
+    sorts = ({q.pattern: sort_estimate(t, q, cardinality, max_group or {})}
+             if q.order_by else {})
     if bound is not None:
         col, rows = bound
         reasons.append(f"{q.pattern} needs no column for its ORDER BY: at most "
@@ -183,7 +366,8 @@ def candidate_for(
                        "all anyway, and sorting that few in memory is cheaper than a wider "
                        "index to maintain")
     return Candidate(keys=keys, include=covering(t, q, seen), queries=[q], reasons=reasons,
-                     order_note=key_order_note(t, q, keys, eq, cardinality))
+                     order_note=key_order_note(t, q, keys, eq, cardinality), sorts=sorts,
+                     bounded={q.pattern} if bound is not None else set())
 
 
 def leading_constraint(t: Table, eq: list[str]) -> tuple[str, list[str]] | None:
@@ -215,10 +399,13 @@ def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[s
     if len(keys) < 2:
         return ""
 
-    def values(c: str) -> str:
-        """`category_id (~1.2k values)` where the spec tells the count."""
+    listed = {f.column for f in q.filters if f.op == FilterOp.in_}
+
+    def values(c: str, mark: bool = True) -> str:
+        """`category_id (~1.2k values)` where the spec tells the count; `status IN` for a list."""
         n = cardinality.get((t.name, c))
-        return f"{c} (~{human_count(n)} values)" if n is not None else c
+        name = f"{c} IN" if c in listed and mark else c
+        return f"{name} (~{human_count(n)} values)" if n is not None else name
 
     parts = []
     constraint = leading_constraint(t, eq)
@@ -226,15 +413,20 @@ def key_order_note(t: Table, q: AccessQuery, keys: list[IndexColumn], eq: list[s
         most = " most selective first" if len(eq) > 1 else ""
         if constraint is not None and len(eq) > 1:
             most = f" in the order of {constraint[0]}, which leads with them"
-        parts.append(f"equality on {', '.join(values(c) for c in eq)}{most}")
+        if set(eq) <= listed:
+            lists = "IN lists" if len(eq) > 1 else "IN list"
+            parts.append(f"{lists} on {', '.join(values(c, False) for c in eq)}{most}")
+        else:
+            kind = "equality or IN" if listed & set(eq) else "equality"
+            parts.append(f"{kind} on {', '.join(values(c) for c in eq)}{most}")
     rest = [k for k in keys if k.name not in eq]
     sort = {o.column for o in q.order_by}
     ranged = {f.column for f in q.filters if f.op in (FilterOp.range, FilterOp.prefix)}
     for k in rest:
         roles = [r for r, on in (("ORDER BY", k.name in sort), ("range", k.name in ranged)) if on]
         parts.append(f"then {k.name}{' DESC' if k.desc else ''} for the {' and '.join(roles)}")
-    tail = (f", so LIMIT {q.limit} stops after {q.limit} index entries, already in order"
-            if q.limit and sort else ", one index range scan")
+    # Whether that order also delivers the ORDER BY is said per pattern (order_note).
+    tail = "" if sort or listed else ", one index range scan"
     return "key order: " + ", ".join(parts) + tail
 
 
@@ -276,6 +468,8 @@ def finalize(t: Table, pending: list[Candidate], used: set[str]) -> list[Index]:
             continue
         into.queries += c.queries
         into.reasons += c.reasons
+        into.sorts.update(c.sorts)
+        into.bounded |= c.bounded
         key_names = {k.name for k in into.keys}
         into.include += [i for i in c.include if i not in into.include and i not in key_names]
         into.name = into.name or c.name
@@ -290,6 +484,8 @@ def finalize(t: Table, pending: list[Candidate], used: set[str]) -> list[Index]:
                 q.index = served
         else:
             into.queries += c.queries
+            into.sorts.update(c.sorts)
+            into.bounded |= c.bounded
     for fk in t.foreign_keys:
         leading = next((m for m in merged if m.serves_prefix(fk.columns)), None)
         if any(cols[: len(fk.columns)] == fk.columns for _, cols in cons):
@@ -365,6 +561,12 @@ def reason(t: Table, c: Candidate) -> str:
                      f"{', '.join(k.name for k in c.keys)}")
     elif c.order_note:
         parts.append(c.order_note)
+    for q in c.queries:
+        # A pattern whose whole group is read anyway says so in its own reason.
+        note = "" if q.pattern in c.bounded else order_note(
+            q, c.keys, c.method, c.sorts.get(q.pattern))
+        if note:
+            parts.append(note)
     if c.include:
         top = max(c.queries, key=lambda q: q.rate)
         parts.append(f"INCLUDE ({', '.join(c.include)}): index-only scans for "
