@@ -185,6 +185,19 @@ relationships:
   - {from: Order, to: User, kind: many-to-one}
 """
 
+STOCK = """system: shop
+entities:
+  Product: {attributes: {sku: {type: string, unique: true}}}
+  Warehouse: {}
+  Inventory:
+    attributes: {on_hand: int, meta: json, code: {type: string, unique: true}}
+    unique: %s
+relationships:
+  - {from: Inventory, to: Product, kind: many-to-one}
+  - {from: Inventory, to: Warehouse, kind: many-to-one}
+  - {from: Inventory, to: Product, kind: one-to-one, name: label_of}
+"""
+
 INLINE: list[tuple[str, str, list[Expected]]] = [
     ("top-level typo", "system: s\nentites: {}\n", [
         (1, 1, "entities", "missing required key 'entities'", None),
@@ -335,6 +348,77 @@ INLINE: list[tuple[str, str, list[Expected]]] = [
     ), [
         (12, 22, "relationships[0].to", "to 'Ordr' is not an entity", "did you mean 'Order'?"),
     ]),
+    # --- unique groups: line 7 is `    unique: …`, its list opens at column 13
+    ("a unique group names a field that is not there", STOCK % "[[prodcut, warehouse]]", [
+        (7, 15, "entities.Inventory.unique[0][0]",
+         "unique group of Inventory: 'prodcut' is not a field of Inventory",
+         "did you mean 'product'?"),
+    ]),
+    ("an empty unique group", STOCK % "[[]]", [
+        (7, 14, "entities.Inventory.unique[0]", "unique group of Inventory: it names no field",
+         "list two or more fields that are unique together, e.g. [product, warehouse]"),
+    ]),
+    ("a one-field group repeats the attribute's unique: true", STOCK % "[[code]]", [
+        (7, 14, "entities.Inventory.unique[0]", "it has one field, 'code'; a group is for two "
+         "or more fields together", "drop the group: code is declared unique: true"),
+    ]),
+    ("a one-field group on an attribute belongs on the attribute", STOCK % "[[on_hand]]", [
+        (7, 14, "entities.Inventory.unique[0]", "it has one field, 'on_hand'",
+         "write `unique: true` on the attribute on_hand"),
+    ]),
+    ("a one-field group on a reference is a one-to-one", STOCK % "[[product]]", [
+        (7, 14, "entities.Inventory.unique[0]", "it has one field, 'product'",
+         "declare the relationship behind product one-to-one"),
+    ]),
+    ("a one-field group on id", STOCK % "[[id]]", [
+        (7, 14, "entities.Inventory.unique[0]", "it has one field, 'id'",
+         "drop the group: id is the primary key"),
+    ]),
+    ("a field twice in a group", STOCK % "[[product, product]]", [
+        (7, 24, "entities.Inventory.unique[0][1]", "'product' is named twice", "name it once"),
+    ]),
+    ("a json attribute in a group", STOCK % "[[product, meta]]", [
+        (7, 24, "entities.Inventory.unique[0][1]", "Inventory.meta is a json attribute, which "
+         "no engine compares whole in a unique index",
+         "make it unique through a scalar attribute (a hash, a code)"),
+    ]),
+    ("updated_at in a group", STOCK % "[[product, updated_at]]", [
+        (7, 24, "entities.Inventory.unique[0][1]", "updated_at changes on every write",
+         "name the fields that identify the row"),
+    ]),
+    ("a group with the primary key in it", STOCK % "[[product, id]]", [
+        (7, 24, "entities.Inventory.unique[0][1]",
+         "Inventory.id is the primary key, so the group is unique already",
+         "drop the group, or drop the field from it"),
+    ]),
+    ("a group with a one-to-one reference in it", STOCK % "[[label_of, on_hand]]", [
+        (7, 15, "entities.Inventory.unique[0][0]",
+         "Inventory.label_of is a one-to-one reference, so the group is unique already",
+         "drop the group, or drop the field from it"),
+    ]),
+    ("a group with a unique attribute in it: per-tenant uniqueness left global",
+     STOCK % "[[product, code]]", [
+        (7, 24, "entities.Inventory.unique[0][1]",
+         "Inventory.code is declared unique: true, so the group is unique already",
+         "drop the group, or drop `unique: true` from the attribute if it is unique only "
+         "together with the others"),
+    ]),
+    ("the same group twice, in another order",
+     STOCK % "[[product, warehouse], [warehouse, product]]", [
+        (7, 36, "entities.Inventory.unique[1]",
+         "unique[1] names the same fields as unique[0] (product, warehouse)",
+         "drop this group: one constraint is enough"),
+    ]),
+    ("a group implied by a smaller one",
+     STOCK % "[[product, warehouse], [warehouse, on_hand, product]]", [
+        (7, 36, "entities.Inventory.unique[1]",
+         "unique[1] is implied by unique[0] (product, warehouse)",
+         "drop this group: a superset of unique fields is unique already"),
+    ]),
+    ("one group written without its own brackets", STOCK % "[product, warehouse]", [
+        (7, 5, "entities.Inventory.unique", "unique is a list of groups, each a list of "
+         "fields: [[product, warehouse]] for one constraint over them together", None),
+    ]),
 ]
 
 
@@ -370,6 +454,16 @@ PARTIAL: list[tuple[str, str, list[Expected]]] = [
      "access_patterns:\n  - {name: mine, entity: Order, where: {user: eq}}\n"
      "  - {name: who, entity: User, where: {nme: eq}}\n", [
         (6, 5, "relationships[0].kind", "missing required key 'kind'",
+         "one of: one-to-one, one-to-many, many-to-one, many-to-many"),
+    ]),
+    ("unique groups are checked where the entity's fields are known, and only there",
+     "system: s\nentities:\n  User: {}\n  Order: {unique: [[user, number]]}\n"
+     "  Tag: {volume: lots, unique: [[nme, user]]}\n  Label: {unique: [[nme, id]]}\n"
+     "relationships:\n  - {from: Order, to: User}\n", [
+        (5, 17, "entities.Tag.volume", "expected a count", None),
+        (6, 21, "entities.Label.unique[0][0]", "'nme' is not a field of Label",
+         "fields of Label: id, created_at, updated_at"),
+        (8, 5, "relationships[0].kind", "missing required key 'kind'",
          "one of: one-to-one, one-to-many, many-to-one, many-to-many"),
     ]),
 ]
@@ -554,6 +648,8 @@ SCHEMA_ACCEPTS = [
     "system: s\nentities: {U: {attributes: {email: email}}}\n",
     "system: s\nentities: {U: {}}\naccess_patterns:\n"
     "  - {name: p, entity: U, order_by: -created_at, project: id, rate: 5k/min, p99: 20}\n",
+    # unique groups over references, attributes and builtins
+    STOCK % "[[product, warehouse], [warehouse, created_at, on_hand]]",
 ]
 SCHEMA_REJECTS = [
     ("system: s\nentities: {U: {volumn: 2M}}\n", "Additional properties"),
