@@ -644,3 +644,193 @@ def test_write_by_two_references_suggests_a_unique_pair() -> None:
     })
     notes = s.table("post_likes").notes
     assert any("declare UNIQUE (user_id, post_id)" in n for n in notes), notes
+
+
+# --------------------------------------------------------------------------- unique groups
+
+STOCK = {
+    "entities": {
+        "Product": {"volume": "80k", "attributes": {"name": "string"}},
+        "Warehouse": {"volume": 3},
+        "Inventory": {"volume": "240k", "attributes": {"on_hand": "int"},
+                      "unique": [["product", "warehouse"]]},
+    },
+    "relationships": [
+        {"from": "Inventory", "to": "Product", "kind": "many-to-one", "owned": True},
+        {"from": "Inventory", "to": "Warehouse", "kind": "many-to-one"},
+    ],
+}
+
+
+def stock(*patterns: dict[str, Any], unique: list[list[str]] | None = None) -> Schema:
+    """The STOCK snippet with these read patterns on Inventory (and another unique)."""
+    doc = {**STOCK, "access_patterns": [{"entity": "Inventory", **p} for p in patterns]}
+    if unique is not None:
+        doc["entities"] = {**STOCK["entities"], "Inventory": {
+            **STOCK["entities"]["Inventory"], "unique": unique}}
+    return design(doc)
+
+
+def query(s: Schema, pattern: str) -> Any:
+    return next(q for q in s.queries if q.pattern == pattern)
+
+
+UNIQUE_GROUPS = [
+    # group as written in the spec → the constraint's columns, in that order
+    ([["product", "warehouse"]], [("inventory_product_id_warehouse_id_key",
+                                   ["product_id", "warehouse_id"])]),
+    ([["warehouse", "product"]], [("inventory_warehouse_id_product_id_key",
+                                   ["warehouse_id", "product_id"])]),
+    ([["warehouse", "on_hand", "created_at"]],
+     [("inventory_warehouse_id_on_hand_created_at_key",
+       ["warehouse_id", "on_hand", "created_at"])]),
+]
+
+
+@pytest.mark.parametrize(("groups", "expected"), UNIQUE_GROUPS)
+def test_unique_group_is_a_named_constraint_on_its_columns(
+        groups: list[list[str]], expected: list[tuple[str, list[str]]]) -> None:
+    t = stock(unique=groups).table("inventory")
+    assert [(u.name, u.columns) for u in t.uniques] == expected
+    assert_no_redundant_index(stock(unique=groups))
+
+
+# read pattern → the index that serves it, and every index of the table
+SERVED_BY_UNIQUE = [
+    ("equality on the leading column: the constraint, no product_id index",
+     [{"name": "stock", "where": {"product": "eq"}}],
+     {"stock": "inventory_product_id_warehouse_id_key"}, [["warehouse_id"]]),
+    ("both columns in the other order, one an IN list: the constraint still",
+     [{"name": "stock", "where": {"warehouse": "eq", "product": "in"}}],
+     {"stock": "inventory_product_id_warehouse_id_key"}, [["warehouse_id"]]),
+    ("point lookup on the whole group",
+     [{"name": "row", "where": {"warehouse": "eq", "product": "eq"}}],
+     {"row": "inventory_product_id_warehouse_id_key"}, [["warehouse_id"]]),
+    ("the second column alone is not a prefix: an index of its own",
+     [{"name": "by_wh", "where": {"warehouse": "eq"}, "order_by": "on_hand", "limit": 10}],
+     {"by_wh": "inventory_warehouse_id_on_hand_idx"}, [["warehouse_id", "on_hand"]]),
+    ("the constraint's leading columns then a sort on another: a longer index, the prefix "
+     "read goes with it",
+     [{"name": "stock", "where": {"product": "eq"}},
+      {"name": "recent", "where": {"product": "eq"}, "order_by": "-created_at", "limit": 5}],
+     {"stock": "inventory_product_id_created_at_idx",
+      "recent": "inventory_product_id_created_at_idx"},
+     [["product_id", "created_at"], ["warehouse_id"]]),
+]
+
+
+@pytest.mark.parametrize(("patterns", "served", "indexes"),
+                         [(p, s, i) for _, p, s, i in SERVED_BY_UNIQUE],
+                         ids=[name for name, *_ in SERVED_BY_UNIQUE])
+def test_unique_constraint_counts_as_an_index(patterns: list[dict[str, Any]],
+                                              served: dict[str, str],
+                                              indexes: list[list[str]]) -> None:
+    s = stock(*patterns)
+    assert {q.pattern: q.index for q in s.queries} == served
+    assert index_columns(s.table("inventory")) == indexes
+    assert_no_redundant_index(s)
+
+
+def test_declared_unique_pair_replaces_the_note_suggesting_it() -> None:
+    doc: dict[str, Any] = {
+        "entities": {"User": {}, "Post": {}, "PostLike": {}},
+        "relationships": [{"from": "PostLike", "to": "Post", "kind": "many-to-one"},
+                          {"from": "PostLike", "to": "User", "kind": "many-to-one"}],
+        "access_patterns": [{"name": "unlike", "kind": "write", "entity": "PostLike",
+                             "operation": "delete", "where": {"user": "eq", "post": "eq"}}],
+    }
+    before = design(doc).table("post_likes")
+    assert any("`unique: [[user, post]]` on PostLike" in n for n in before.notes), before.notes
+    doc["entities"]["PostLike"] = {"unique": [["post", "user"]]}
+    after = design(doc).table("post_likes")
+    assert [u.columns for u in after.uniques] == [["post_id", "user_id"]]
+    assert not any("UNIQUE" in n for n in after.notes), after.notes
+    # the post_id foreign key is served by the constraint; user_id keeps its own index
+    assert index_columns(after) == [["user_id"]]
+
+
+def readings(group: list[str]) -> Table:
+    """A 12B-row, 7-day reading table (partitioned by day) with one unique group."""
+    return design({
+        "entities": {
+            "Site": {"volume": 1200},
+            "Device": {"volume": "25k"},
+            "Reading": {"volume": "12B", "ttl": "7d", "append_only": True,
+                        "attributes": {"metric": {"type": "enum", "values": ["t", "p"]},
+                                       "value": "float", "recorded_at": "timestamp"},
+                        "unique": [group]},
+        },
+        "relationships": [
+            {"from": "Device", "to": "Site", "kind": "many-to-one"},
+            {"from": "Reading", "to": "Device", "kind": "many-to-one", "owned": True},
+            {"from": "Reading", "to": "Site", "kind": "many-to-one"},
+        ],
+        "access_patterns": [
+            {"name": "series", "entity": "Reading",
+             "where": {"device": "eq", "metric": "eq", "recorded_at": "range"}},
+            {"name": "site_series", "entity": "Reading",
+             "where": {"site": "eq", "device": "eq", "metric": "eq", "recorded_at": "range"}},
+        ],
+    }).table("readings")
+
+
+def test_group_with_the_partition_column_keeps_the_table_partitioned() -> None:
+    t = readings(["device", "metric", "recorded_at"])
+    assert t.partitioning is not None and t.partitioning.column == "recorded_at"
+    assert t.primary_key == ["id", "recorded_at"]
+    t = readings(["device", "metric", "value"])
+    assert t.partitioning is None
+    assert any("device_id, metric, value must be unique on its own" in n for n in t.notes)
+
+
+def test_a_column_that_follows_from_another_does_not_keep_a_read_off_the_constraint() -> None:
+    # Reading → Site repeats Reading → Device → Site: once device_id is fixed, site_id
+    # narrows nothing, so the unique (device_id, metric, recorded_at) serves both reads.
+    s = design({
+        "entities": {
+            "Site": {"volume": 1200},
+            "Device": {"volume": "25k"},
+            "Reading": {"volume": "50M", "attributes": {
+                "metric": {"type": "enum", "values": ["t", "p"]}, "value": "float",
+                "recorded_at": "timestamp"}, "unique": [["device", "metric", "recorded_at"]]},
+        },
+        "relationships": [
+            {"from": "Device", "to": "Site", "kind": "many-to-one"},
+            {"from": "Reading", "to": "Device", "kind": "many-to-one", "owned": True},
+            {"from": "Reading", "to": "Site", "kind": "many-to-one"},
+        ],
+        "access_patterns": [
+            {"name": "series", "entity": "Reading",
+             "where": {"device": "eq", "metric": "eq", "recorded_at": "range"}},
+            {"name": "site_series", "entity": "Reading",
+             "where": {"site": "eq", "device": "eq", "metric": "eq", "recorded_at": "range"}},
+        ],
+    })
+    key = "readings_device_id_metric_recorded_at_key"
+    assert {q.pattern: q.index for q in s.queries} == {"series": key, "site_series": key}
+    assert index_columns(s.table("readings")) == [["site_id"]]
+
+
+def test_optional_field_in_a_group_is_noted() -> None:
+    t = design({
+        "entities": {"Rack": {}, "Tag": {"attributes": {"label": "string"},
+                                         "unique": [["rack", "label"]]}},
+        "relationships": [{"from": "Tag", "to": "Rack", "kind": "many-to-one",
+                           "required": False}],
+    }).table("tags")
+    assert [u.columns for u in t.uniques] == [["rack_id", "label"]]
+    assert any(n.startswith("UNIQUE (rack_id, label) checks only rows where rack_id is set")
+               for n in t.notes), t.notes
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_every_example_unique_group_is_a_constraint(name: str) -> None:
+    spec = load_example(name)
+    s = design_relational(spec, all_relational(spec))
+    groups = [(e, g) for e, entity in spec.entities.items() for g in entity.unique]
+    assert groups, f"{name} declares no unique group"
+    for entity, group in groups:
+        t = next(t for t in s.tables if t.entity == entity)
+        cols = [f"{f}_id" if spec.fields_of(entity)[f] == "reference" else f for f in group]
+        assert cols in [u.columns for u in t.uniques], (entity, group)
+        assert not any("declare UNIQUE" in n for n in t.notes), t.notes
