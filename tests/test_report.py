@@ -15,12 +15,14 @@ from dbarch.schema.model import (
     Index,
     IndexColumn,
     QueryFilter,
+    QueryOrder,
     Schema,
     Table,
     TypeKind,
 )
 from dbarch.select.model import Decision, Decisions, Paradigm, Rejected
 from dbarch.spec.model import Spec
+from dbarch.verify.model import PatternCheck, VerifyReport
 from tests.test_report_fixtures import (
     SHOP,
     SHOP_DDL,
@@ -377,3 +379,55 @@ def test_an_engine_that_refused_the_ddl_is_reported() -> None:
     assert "| mariadb | mysql://root@127.0.0.1:3306/test | — | no: 1064 syntax error" in text
     assert "- [ ] DDL applied on a real engine — failed on: mariadb (1064 syntax error" in text
     assert "**some checks failed**" in text
+
+
+def _sorting_case() -> tuple[Schema, VerifyReport]:
+    """The shop schema plus `backlog` (status IN (...) ORDER BY created_at DESC LIMIT 50,
+    whose key cannot deliver the order), and a report where PostgreSQL sorted user_orders
+    (its key can) and both engines sorted backlog."""
+    schema = shop_schema()
+    orders = schema.table("orders")
+    orders.indexes.append(Index(
+        name="orders_status_created_at_idx",
+        columns=[IndexColumn(name="status"), IndexColumn(name="created_at", desc=True)],
+        serves=["backlog"], reason="backlog: status IN (...) precedes created_at in the key"))
+    schema.queries.append(AccessQuery(
+        pattern="backlog", table="orders", filters=[QueryFilter(column="status", op=FilterOp.in_)],
+        order_by=[QueryOrder(column="created_at", desc=True)], limit=50,
+        index="orders_status_created_at_idx", rate=2))
+    report = shop_verify()
+    for e in report.engines:
+        for c in e.checks:
+            if c.pattern == "user_orders":
+                c.sorted_by_engine = e.engine == "postgresql"
+        e.checks.append(PatternCheck(
+            pattern="backlog", sql="SELECT …", expected_index="orders_status_created_at_idx",
+            used_indexes=["orders_status_created_at_idx"], access_path="Sort → Index Scan",
+            ok=True, sorted_by_engine=True))
+    return schema, report
+
+
+def test_verification_shows_which_engine_sorted_and_whether_the_key_could_not_help() -> None:
+    schema, report = _sorting_case()
+    text = _docs(schema=schema, verify=report)["ARCHITECTURE.md"]
+    body = sections(text)["## 4. Indexes"]
+    assert "| Expected index | Sorted by engine | OK |" in body
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line
+            for line in body.splitlines() if line.startswith("| ") and "|" in line[2:]}
+    # The key (user_id, created_at DESC) returns user_orders in order: SQLite read it so;
+    # PostgreSQL's sort was its own choice. backlog's key cannot: the sort is expected.
+    assert "| orders_user_id_created_at_idx | no | yes |" in rows[("user_orders", "sqlite")]
+    assert "| yes, planner's choice | yes |" in rows[("user_orders", "postgresql")]
+    assert "| yes, expected | yes |" in rows[("backlog", "sqlite")]
+    assert "| yes, expected | yes |" in rows[("backlog", "postgresql")]
+    assert "| users_email_key | — | yes |" in rows[("login", "postgresql")]  # no ORDER BY
+    assert "- *yes, expected*: the designed key cannot return these rows in order" in body
+    assert "- *yes, planner's choice*: the key does return the rows in order" in body
+    assert not FORBIDDEN.search(text)
+
+
+def test_without_any_engine_sort_the_sorted_legend_is_left_out() -> None:
+    body = sections(_docs()["ARCHITECTURE.md"])["## 4. Indexes"]
+    assert "| Sorted by engine |" in body
+    assert "| orders_user_id_created_at_idx | — | yes |" in body  # the check left it unset
+    assert "yes, expected" not in body and "planner's choice" not in body

@@ -15,13 +15,14 @@ from importlib.resources import files
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from ruamel.yaml import YAML
 
+from dbarch.design.indexes import order_break
 from dbarch.design.operations import OperationsPlan, operations_plan
 from dbarch.design.scaling import CapacityModel, capacity_model
 from dbarch.report import filters
 from dbarch.report.adr import Adr, architecture_decisions
 from dbarch.report.checklist import checklist
 from dbarch.report.mermaid import er_model, mermaid_id
-from dbarch.schema.model import ColumnType, Index, Schema, Table
+from dbarch.schema.model import ColumnType, Index, IndexColumn, IndexMethod, Schema, Table
 from dbarch.select.model import Decision, Decisions, Paradigm
 from dbarch.spec.model import AccessPattern, Consistency, Op, PatternKind, Spec
 from dbarch.verify.model import VerifyReport
@@ -230,6 +231,35 @@ _DIALECT_OF_ENGINE = {"mariadb": "mysql", "mysql": "mysql", "postgresql": "postg
                       "sqlite": "sqlite"}
 
 
+def _sorted_labels(
+    schema: Schema | None, verify: VerifyReport | None
+) -> dict[tuple[str, str], str]:
+    """(engine URL, pattern) → whether the engine sorted the rows itself, and whether the
+    designed key could have returned them in order: `yes, expected` (the index reason says
+    why not), `yes, planner's choice` (the key holds the order), `no`."""
+    if schema is None or verify is None:
+        return {}
+    keys: dict[str, tuple[list[IndexColumn], IndexMethod]] = {}
+    for t in schema.tables:
+        keys[f"{t.name}_pkey"] = ([IndexColumn(name=c) for c in t.primary_key], IndexMethod.btree)
+        for u in t.uniques:
+            keys[u.name] = ([IndexColumn(name=c) for c in u.columns], IndexMethod.btree)
+        for ix in t.indexes:
+            keys[ix.name] = (list(ix.columns), ix.method)
+    in_order = {q.pattern: order_break(*keys[q.index], q) is None
+                for q in schema.queries if q.order_by and q.index in keys}
+    out = {}
+    for e in verify.engines:
+        for c in e.checks:
+            if c.sorted_by_engine is None:
+                continue
+            keeps = in_order.get(c.pattern)
+            out[(e.url, c.pattern)] = (
+                "no" if not c.sorted_by_engine else "yes" if keeps is None
+                else "yes, planner's choice" if keeps else "yes, expected")
+    return out
+
+
 def _unverified(ddl: dict[str, str], verify: VerifyReport | None) -> list[str]:
     """Dialects whose DDL no engine in the report ran."""
     ran = {_DIALECT_OF_ENGINE.get(e.engine, e.engine) for e in verify.engines} if verify else set()
@@ -436,6 +466,7 @@ def write_documents(
         checklist=items,
         today=day,
         unverified=_unverified(ddl, verify),
+        sorted_labels=_sorted_labels(schema if has_tables else None, verify),
         migration_target=_migration_target(spec, decisions, ddl),
         migration=_migration(spec, decisions),
         engine_types=_engine_types(schema, [d for d in ddl if d in _SQL_DIALECTS])
