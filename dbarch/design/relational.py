@@ -193,6 +193,11 @@ def entity_table(
     return table
 
 
+# A value no real row holds, to stand for NULL in a generated column (ids start at 1).
+_SENTINELS = {TypeKind.bigint: "0", TypeKind.int: "0", TypeKind.string: "''",
+              TypeKind.text: "''", TypeKind.uuid: "'00000000-0000-0000-0000-000000000000'"}
+
+
 def add_unique_groups(spec: Spec, entity: str, table: Table, refs: list[Relationship]) -> None:
     """A named UNIQUE constraint for each `unique` group of the entity, in the spec's column
     order (references as their `<name>_id` column); a note where an optional field leaves
@@ -207,11 +212,15 @@ def add_unique_groups(spec: Spec, entity: str, table: Table, refs: list[Relation
                     if (f in references and not references[f].required)
                     or (f in attributes and not attributes[f].required)]
         if optional:
+            col = optional[0]
+            sentinel = _SENTINELS.get(table.column(col).type.kind)
+            instead = (f"; MySQL and SQLite need a generated column COALESCE({col}, "
+                       f"{sentinel}) in the constraint in its place" if sentinel else "")
             table.notes.append(
                 f"UNIQUE ({', '.join(cols)}) checks only rows where {', '.join(optional)} "
                 f"{'is' if len(optional) == 1 else 'are'} set: PostgreSQL, MySQL and SQLite "
-                "treat NULLs as distinct, so two rows with a NULL there never conflict "
-                "(PostgreSQL 15 can refuse them with UNIQUE NULLS NOT DISTINCT)")
+                "treat NULLs as distinct, so two rows with a NULL there never conflict; "
+                f"where they should, PostgreSQL 15 says UNIQUE NULLS NOT DISTINCT{instead}")
 
 
 def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -> None:
