@@ -487,6 +487,7 @@ def finalize(t: Table, pending: list[Candidate], used: set[str]) -> list[Index]:
                 q.index = served
         else:
             into.queries += c.queries
+            into.reasons += c.reasons
             into.sorts.update(c.sorts)
             into.bounded |= c.bounded
     for fk in t.foreign_keys:
