@@ -200,7 +200,7 @@ def order_note(q: AccessQuery, keys: list[IndexColumn], method: IndexMethod,
     if not q.order_by:
         return ""
     brk = order_break(keys, method, q)
-    limit = f"LIMIT {q.limit}" if q.limit else "the client"
+    limit = f" before LIMIT {q.limit}" if q.limit else ""
     if brk is None:
         flipped = any(k.name == o.column and k.desc != o.desc for k in keys for o in q.order_by)
         back = " (read backwards)" if flipped else ""
@@ -209,9 +209,9 @@ def order_note(q: AccessQuery, keys: list[IndexColumn], method: IndexMethod,
         return f"{q.pattern}: rows come out of the index{back} already in ORDER BY order, {stop}"
     if brk.kind == "in" and estimate is not None and estimate.in_values:
         what = (f"the engine reads one range per listed {brk.column} ({estimate.in_values}) "
-                f"and sorts the matches before {limit}")
+                f"and sorts the matches{limit}")
     else:
-        what = f"the engine sorts the matching rows before {limit}"
+        what = f"the engine sorts every matching row{limit}"
     note = f"{q.pattern}: {brk.cause()}, so {what}"
     if estimate is None:
         return note
