@@ -319,3 +319,18 @@ def test_engines_sort_where_the_reasons_say_and_read_in_order_where_they_promise
             elif e.engine in ("sqlite", "mariadb"):
                 assert c.sorted_by_engine is False, f"{c.pattern} on {e.engine}: {c.access_path}"
     assert seen
+
+
+def test_the_per_value_rewrite_is_offered_only_when_each_branch_comes_out_in_order() -> None:
+    t = table(25_000_000)
+    cardinality = {("t", "s"): 4.0, ("t", "a"): 100_000.0}
+    one = query("s=in x=range", "x")
+    two = query("s=in a=in", "-b")  # a second list ahead of b: a branch per s still sorts
+    offered = order_note(one, key("s x"), IndexMethod.btree,
+                         sort_estimate(t, one, cardinality, {}))
+    refused = order_note(two, key("s a -b"), IndexMethod.btree,
+                         sort_estimate(t, two, cardinality, {}))
+    assert "too many to read and sort on every call" in offered
+    assert "query each s value on its own" in offered
+    assert "too many to read and sort on every call" in refused
+    assert "query each" not in refused

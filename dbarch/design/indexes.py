@@ -222,7 +222,12 @@ def order_note(q: AccessQuery, keys: list[IndexColumn], method: IndexMethod,
         return (f"{note}: {basis}; under {human_count(cheap)} rows that read and sort stays "
                 "cheap")
     note = f"{note}: {basis}, too many to read and sort on every call"
-    if brk.kind == "in" and q.limit:
+    # One value per query turns the list into an equality: offered only when the key then
+    # returns each branch in order (no second list or range ahead of the sort column).
+    single = q.model_copy(update={"filters": [
+        f.model_copy(update={"op": FilterOp.eq}) if f.column == brk.column else f
+        for f in q.filters]})
+    if brk.kind == "in" and q.limit and order_break(keys, method, single) is None:
         rest = " AND ".join(f"{f.column} {_OPS[f.op]}" for f in q.filters
                             if f.column != brk.column)
         shape = f"{brk.column} = ?" + (f" AND {rest}" if rest else "")
