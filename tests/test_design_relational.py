@@ -377,18 +377,22 @@ def test_one_query_per_read_pattern_naming_its_index() -> None:
     assert uo.index == "orders_user_id_created_at_idx"
 
 
-def test_aggregate_query_ranges_over_time_with_equality_on_groups() -> None:
+def test_aggregate_query_ranges_over_time_and_groups_without_filtering_on_groups() -> None:
     s = design({
         "entities": {"Payment": {"volume": "10M", "attributes": {
             "provider": {"type": "enum", "values": ["a", "b"]}, "amount": "money"}}},
         "access_patterns": [{"name": "revenue", "kind": "aggregate", "entity": "Payment",
-                             "time": "created_at", "window": "1h", "group_by": ["provider"],
+                             "where": {"provider": "eq"},
+                             "time": "created_at", "window": "1h", "group_by": ["currency"],
                              "measure": "sum(amount)", "rate": "1/min"}],
-    })
+    } | {"entities": {"Payment": {"volume": "10M", "attributes": {
+            "provider": {"type": "enum", "values": ["a", "b"]}, "currency": "string",
+            "amount": "money"}}}})
     q = s.queries[0]
+    # A group is what the rows are summed by, not a filter: every currency is read.
     assert [(f.column, f.op) for f in q.filters] == [
         ("provider", FilterOp.eq), ("created_at", FilterOp.range)]
-    assert "amount" in q.project
+    assert (q.group_by, q.aggregate, q.measured) == (["currency"], "sum", "amount")
     assert q.index == "payments_provider_created_at_idx"
 
 
@@ -834,3 +838,23 @@ def test_every_example_unique_group_is_a_constraint(name: str) -> None:
         cols = [f"{f}_id" if spec.fields_of(entity)[f] == "reference" else f for f in group]
         assert cols in [u.columns for u in t.uniques], (entity, group)
         assert not any("declare UNIQUE" in n for n in t.notes), t.notes
+
+
+@pytest.mark.parametrize(("where", "method"), [
+    ({}, IndexMethod.brin),                     # a window over creation time alone: BRIN
+    ({"kind": "eq"}, IndexMethod.btree),        # an equality first: a B-tree leads with it
+])
+def test_a_time_window_aggregate_gets_brin_only_on_creation_time(
+    where: dict[str, str], method: IndexMethod
+) -> None:
+    s = design({
+        "entities": {"Event": {"volume": "500M", "append_only": True, "attributes": {
+            "kind": {"type": "enum", "values": ["a", "b", "c"]}, "size": "int"}}},
+        "access_patterns": [{"name": "per_hour", "kind": "aggregate", "entity": "Event",
+                             "where": where, "time": "created_at", "window": "1h",
+                             "group_by": ["kind"], "measure": "count", "rate": "1/min"}],
+    })
+    (q,) = s.queries
+    index = index_of(s.table("events"), q.index)
+    assert index.method == method
+    assert index.column_names[-1] == "created_at"

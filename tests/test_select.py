@@ -376,6 +376,17 @@ def test_examples_give_the_expected_architecture(examples: dict[str, Decisions])
     assert examples["catalog"].parts[2].offering.startswith("Google Cloud Storage")
 
 
+def test_parts_in_the_primary_database_are_its_tables(examples: dict[str, Decisions]) -> None:
+    """A time-series part on the primary PostgreSQL is tables of the same schema; Redis,
+    a search engine or object storage are not."""
+    tables = {name: [p.part for p in d.parts if p.in_primary_schema]
+              for name, d in examples.items()}
+    assert tables == {"shop": ["core"], "saas": ["core"], "social": ["core"],
+                      "iot": ["core", "time-series"], "catalog": ["core"]}
+    assert "Reading" in examples["iot"].relational_entities
+    assert "Session" not in examples["shop"].relational_entities
+
+
 def test_social_graph_and_search_stay_in_postgresql_with_numbers(
         examples: dict[str, Decisions]) -> None:
     reasons = " ".join(examples["social"].parts[0].reasons)

@@ -233,3 +233,14 @@ def test_composite_and_cyclic_references_load(engine_url: str) -> None:
         for table in sample.tables.values():
             engine.load(table.name, table.columns, table.rows)
         assert engine.query("SELECT count(*) FROM goals") == [(len(goals.rows),)]
+
+
+def test_created_at_follows_insertion_order() -> None:
+    """Rows are inserted as they are created: the physical order is the time order, as in
+    production, so correlation statistics and BRIN summaries mean what they would there."""
+    sample = generate(shop_schema(), now=NOW)
+    for name, table in sample.tables.items():
+        if "created_at" in table.columns:
+            created = table.values("created_at")
+            assert created == sorted(created), name
+            assert NOW - timedelta(days=366) < created[0] < created[-1] <= NOW

@@ -364,6 +364,13 @@ def candidate_for(
             break
     if not keys:
         return None
+    if window_scan(t, q, keys):
+        return Candidate(keys=keys, method=IndexMethod.brin, queries=[q], reasons=[
+            f"{q.pattern} aggregates a window of {keys[0].name}, which grows with insertion "
+            f"order: a BRIN index keeps one summary per 128 pages, so it stays a few hundred "
+            f"kB at {human_count(t.rows_at_horizon)} rows where a B-tree would take gigabytes, "
+            "and as it cannot return rows in order it never lures an ORDER BY ... LIMIT query "
+            "away from the index designed for it (PostgreSQL; a B-tree on the other engines)"])
     reasons = []
     sorts = ({q.pattern: sort_estimate(t, q, cardinality, max_group or {})}
              if q.order_by else {})
@@ -376,6 +383,14 @@ def candidate_for(
     return Candidate(keys=keys, include=covering(t, q, seen), queries=[q], reasons=reasons,
                      order_note=key_order_note(t, q, keys, eq, cardinality), sorts=sorts,
                      bounded={q.pattern} if bound is not None else set())
+
+
+def window_scan(t: Table, q: AccessQuery, keys: list[IndexColumn]) -> bool:
+    """Whether `q` is an aggregate over a time window alone on a column that follows the
+    insertion order (`created_at`): the case BRIN was made for."""
+    return (q.aggregate is not None and len(keys) == 1 and keys[0].name == "created_at"
+            and [f.op for f in q.filters] == [FilterOp.range]
+            and t.column("created_at").type.kind == TypeKind.timestamp)
 
 
 def leading_constraint(t: Table, eq: list[str]) -> tuple[str, list[str]] | None:

@@ -16,7 +16,7 @@ from dbarch.spec.model import AccessPattern, PatternKind, Relationship, RelKind,
 if TYPE_CHECKING:
     from dbarch.design.relational import Design
 
-_MEASURE = re.compile(r"^\s*\w+\s*\(\s*(\w+)\s*\)\s*$")
+_MEASURE = re.compile(r"^\s*(count|sum|avg|min|max)\s*\(\s*(\w+)\s*\)\s*$", re.IGNORECASE)
 
 
 def draft_queries(d: Design) -> list[AccessQuery]:
@@ -62,23 +62,21 @@ def read_query(d: Design, p: AccessPattern) -> AccessQuery:
 
 
 def aggregate_query(d: Design, p: AccessPattern) -> AccessQuery:
-    """An aggregate: a range on the time column plus equality on its filters and groups
-    (one series at a time, as a dashboard draws it), projecting the measured column."""
+    """An aggregate: its filters plus a range on the time column, grouped by its groups.
+
+    A group is not a filter: `site_max_5min` groups a site's readings by device, so every
+    device of the site is read; only `where` narrows the rows (and so the index).
+    """
     assert p.entity is not None and p.time is not None
     q = read_query(d, p)
-    seen = {f.column for f in q.filters}
-    for g in p.group_by:
-        c = d.column_of(p.entity, g)
-        if c not in seen:
-            q.filters.append(QueryFilter(column=c, op=FilterOp.eq))
-            seen.add(c)
     time_col = d.column_of(p.entity, p.time)
-    if time_col not in seen:
+    if time_col not in {f.column for f in q.filters}:
         q.filters.append(QueryFilter(column=time_col, op=FilterOp.range))
     m = _MEASURE.match(p.measure or "")
-    groups = [d.column_of(p.entity, g) for g in p.group_by]
-    measured = [d.column_of(p.entity, m.group(1))] if m else []
-    q.project = list(dict.fromkeys([*groups, time_col, *measured]))
+    q.group_by = [d.column_of(p.entity, g) for g in p.group_by]
+    q.aggregate = m.group(1).lower() if m else "count"
+    q.measured = d.column_of(p.entity, m.group(2)) if m else None
+    q.project = list(dict.fromkeys([*q.group_by, time_col, *([q.measured] if q.measured else [])]))
     return q
 
 

@@ -73,12 +73,17 @@ def render_query(q: AccessQuery, dialect: str, params: Mapping[str, Any]) -> str
     if target is None:
         raise ValueError(f"unknown dialect {dialect!r}; expected one of {sorted(DIALECTS)}")
     columns: list[exp.Expression] = [exp.column(c, quoted=True) for c in q.project]
+    if q.aggregate:
+        columns = [exp.column(c, quoted=True) for c in q.group_by]
+        columns.append(_aggregate(q.aggregate, q.measured))
     select = exp.select(*(columns or [exp.Star()])).from_(exp.table_(q.table, quoted=True))
     conditions = [
         _condition(f.column, f.op, params[f.column], dialect, q.index) for f in q.filters
     ]
     if conditions:
         select = select.where(exp.and_(*conditions))
+    if q.aggregate and q.group_by:
+        select = select.group_by(*(exp.column(c, quoted=True) for c in q.group_by))
     if q.order_by:
         # Each engine's own NULL order (PostgreSQL: NULLs sort high; MySQL, SQLite: low), so no
         # NULLS FIRST/LAST clause is written: with one, a DESC index may no longer give the order.
@@ -91,6 +96,18 @@ def render_query(q: AccessQuery, dialect: str, params: Mapping[str, Any]) -> str
     if q.limit is not None:
         select = select.limit(q.limit)
     return select.sql(dialect=target)
+
+
+_AGGREGATES: dict[str, type[exp.AggFunc]] = {
+    "count": exp.Count, "sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max,
+}
+
+
+def _aggregate(function: str, column: str | None) -> exp.Expression:
+    """`max("value")`, or `count(*)` when nothing is measured."""
+    if column is None:
+        return exp.Count(this=exp.Star())
+    return _AGGREGATES[function](this=exp.column(column, quoted=True))
 
 
 def _condition(

@@ -210,6 +210,11 @@ class AccessQuery(BaseModel):
     project: list[str] = Field(default_factory=list, description="Empty: all columns")
     index: str | None = Field(None, description="The index designed to serve it")
     rate: float = 0.0
+    group_by: list[str] = Field(default_factory=list, description="An aggregate's groups")
+    aggregate: str | None = Field(
+        None, description="An aggregate's function over `measured`: count, sum, avg, min, max"
+    )
+    measured: str | None = Field(None, description="The column the aggregate reads")
 
 
 class Schema(BaseModel):

@@ -39,12 +39,20 @@ class ParamTuning(BaseModel):
     pages: int
 
 
+class JudgeTuning(BaseModel):
+    """How a plan is judged (`judge` in verify.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    small_partition_rows: int
+
+
 class VerifyTuning(BaseModel):
     """Everything in verify.yaml, typed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     sample: SampleTuning
     params: ParamTuning
+    judge: JudgeTuning
 
 
 @cache
