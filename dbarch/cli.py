@@ -137,10 +137,10 @@ def design(spec: str, out: str, engines: tuple[str, ...], no_verify: bool, fmt: 
             "verification": report.model_dump(mode="json") if report else None,
         }, indent=2))
     else:
-        from dbarch.console import show_decisions, show_verification, show_written
+        from dbarch.console import show_parts, show_verification, show_written
 
         console = _out()
-        show_decisions(console, result.decisions)
+        show_parts(console, result.decisions)
         if report:
             show_verification(console, report)
         show_written(console, Path(out), written)

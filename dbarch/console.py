@@ -51,6 +51,18 @@ def show_decisions(console: Console, decisions: Decisions) -> None:
         console.print(f"note: {escape(note)}", highlight=False)
 
 
+def show_parts(console: Console, decisions: Decisions) -> None:
+    """One line per part: its database and entities (`dbarch recommend` gives the reasons)."""
+    for part in decisions.parts:
+        role = "primary" if part is decisions.parts[0] else (
+            f"projection of {part.projection_of}" if part.projection_of else "split out")
+        console.print(
+            f"[bold]{escape(part.part)}[/]: {escape(part.product_name)} "
+            f"({part.paradigm.value}, {role}) — {escape(', '.join(part.entities))}",
+            highlight=False,
+        )
+
+
 def show_verification(console: Console, report: VerifyReport) -> None:
     """Per engine: did the DDL apply, and per access pattern the plan's access path."""
     for engine in report.engines:
