@@ -27,10 +27,20 @@ def operations_data() -> dict[str, Any]:
     return YAML(typ="safe").load(text)
 
 
-def product_ops(product: str) -> dict[str, Any]:
-    """The operations entry of `product`, or the default entry."""
+def product_ops(product: str, offering: str = "") -> dict[str, Any]:
+    """The operations entry of `product` (or the default entry) as it runs on `offering`.
+
+    A managed service replaces the self-hosted backup, recovery and failover tooling (no
+    Patroni or pgBackRest on Amazon RDS): its entry under `offerings` overrides those keys.
+    """
     products = operations_data()["products"]
-    return products.get(product) or products["default"]
+    ops = products.get(product) or products["default"]
+    managed = (ops.get("offerings") or {}).get(offering)
+    if not managed:
+        return ops
+    merged = {**ops, **managed}
+    merged["security"] = {**ops.get("security", {}), **managed.get("security", {})}
+    return merged
 
 
 @dataclass
@@ -139,8 +149,11 @@ def operations_plan(
     targets_p99 = {p.name: p.p99 for p in spec.access_patterns}
     # Tables the scaling plan partitions later expire by dropping partitions from then on.
     later = {s.part: s.when for s in capacity.steps if s.key == "partitioning"}
+    offerings = {d.part: d.offering for d in decisions.parts}
     for part in capacity.parts:
-        ops = product_ops(part.product)
+        # Parts sharing one server run on the lead part's offering.
+        lead = part.members[0] if part.members else part.part
+        ops = product_ops(part.product, offerings.get(lead, ""))
         name = part.ceiling.name
         size = part.point("1x").total_bytes if "1x" in capacity.labels else 0.0
         restore = size / data["restore_bytes_per_second"]

@@ -1,0 +1,67 @@
+"""Section 7 names the backup, recovery and failover of the service the design runs on.
+
+A managed service (Amazon RDS, Cloud SQL, ElastiCache) has no shell, archive_command or
+pg_hba.conf, so the self-hosted tooling (Patroni, pgBackRest, orchestrator, Sentinel) must not
+be prescribed for it, and its failover time must be the service's.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dbarch.design.operations import operations_plan, product_ops
+from dbarch.design.scaling import capacity_model
+from dbarch.select.model import Decisions
+from tests.test_report_fixtures import shop_decisions, shop_schema, shop_spec
+
+SELF_HOSTED_TOOLS = ("Patroni", "pgBackRest", "archive_mode", "orchestrator", "XtraBackup",
+                     "Sentinel", "appendonly yes", "pg_hba.conf")
+
+# (product, offering, words its HA and recovery must name, failover seconds)
+OFFERINGS = [
+    ("postgresql", "Amazon RDS for PostgreSQL", ("Multi-AZ", "LatestRestorableTime"), 120),
+    ("postgresql", "Amazon Aurora PostgreSQL", ("Aurora Replica", "restore-db-cluster"), 30),
+    ("postgresql", "Cloud SQL for PostgreSQL", ("regional", "point-in-time recovery"), 60),
+    ("postgresql", "Azure Database for PostgreSQL flexible server",
+     ("zone-redundant", "point-in-time restore"), 120),
+    ("mysql", "Amazon RDS for MySQL", ("Multi-AZ", "binary logs"), 120),
+    ("mariadb", "Amazon RDS for MariaDB", ("Multi-AZ", "binary logs"), 120),
+    ("mysql", "Cloud SQL for MySQL", ("regional", "binary logs"), 60),
+    ("redis", "Amazon ElastiCache (Valkey or Redis OSS)", ("Multi-AZ", "snapshot"), 60),
+]
+
+
+@pytest.mark.parametrize(("product", "offering", "words", "failover"), OFFERINGS)
+def test_a_managed_offering_replaces_the_self_hosted_tooling(
+    product: str, offering: str, words: tuple[str, ...], failover: int
+) -> None:
+    ops = product_ops(product, offering)
+    text = " ".join([ops["backup"], ops["pitr"], ops["ha"], *ops["security"].values()])
+    assert [t for t in SELF_HOSTED_TOOLS if t in text] == []
+    assert [w for w in words if w not in text] == []
+    assert ops["failover_seconds"] == failover
+    # Keys the offering does not name stay the product's.
+    assert ops["monitoring"] == product_ops(product)["monitoring"]
+    assert ops["security"]["column"] == product_ops(product)["security"]["column"]
+
+
+# (offering of core, offering of sessions, tool core's HA names, tool sessions' HA names)
+PLANS = [
+    ("", "", "Patroni", "Sentinel"),
+    ("Amazon RDS for PostgreSQL", "Amazon ElastiCache (Valkey or Redis OSS)",
+     "Multi-AZ DB instance", "Multi-AZ with automatic failover"),
+]
+
+
+@pytest.mark.parametrize(("core_offering", "sessions_offering", "core_ha", "sessions_ha"), PLANS)
+def test_the_operations_plan_follows_each_part_s_offering(
+    core_offering: str, sessions_offering: str, core_ha: str, sessions_ha: str
+) -> None:
+    base = shop_decisions()
+    offering = {"core": core_offering, "sessions": sessions_offering}
+    decisions = Decisions(system=base.system, parts=[
+        d.model_copy(update={"offering": offering.get(d.part, "")}) for d in base.parts])
+    model = capacity_model(shop_spec(), decisions, shop_schema())
+    plan = operations_plan(shop_spec(), decisions, model, shop_schema())
+    ha = {b.part: b.ha for b in plan.backups}
+    assert core_ha in ha["core"] and sessions_ha in ha["sessions"]
