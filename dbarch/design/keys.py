@@ -47,6 +47,18 @@ def pluralize(word: str) -> str:
     return f"{head}_{plural}" if head else plural
 
 
+def a_or_an(word: str) -> str:
+    """`word` with its indefinite article: `an Order`, `an OpenSearch`, `a User`, `a Unit`.
+
+    By sound, approximately: a leading u followed by a consonant and a vowel is a "you"
+    sound (User, Unit, Usage), any other leading vowel takes "an".
+    """
+    low = word.lower()
+    vowels = "aeiou"
+    you = low[:1] == "u" and len(low) > 2 and low[1] not in vowels and low[2] in vowels
+    return f"{'an' if low[:1] in vowels and not you else 'a'} {word}"
+
+
 def table_name(entity: str) -> str:
     """The table of an entity: plural snake_case (`OrderItem` → `order_items`), which also
     keeps clear of reserved words such as `user` and `order`."""

@@ -293,7 +293,8 @@ def add_reference(spec: Spec, table: Table, rel: Relationship, relational: set[s
         on_delete, why = OnDelete.set_null, f"optional link: deleting the {rel.parent} clears it"
     else:
         on_delete, why = OnDelete.restrict, (
-            f"a {rel.parent} cannot be deleted while a {table.entity} refers to it")
+            f"{keys.a_or_an(rel.parent)} cannot be deleted while "
+            f"{keys.a_or_an(table.entity or '')} refers to it")
     table.foreign_keys.append(ForeignKey(
         name=keys.constraint_name(table.name, [col_name], "fkey"),
         columns=[col_name],
@@ -462,13 +463,14 @@ def junction_table(spec: Spec, rel: Relationship, tables: dict[str, Table]) -> T
         table.foreign_keys.append(ForeignKey(
             name=keys.constraint_name(name, [col], "fkey"), columns=[col],
             ref_table=parent.name, ref_columns=["id"], on_delete=OnDelete.cascade,
-            reason=f"a link dies with either end: deleting a {parent.entity} deletes its links",
+            reason=(f"a link dies with either end: deleting "
+                    f"{keys.a_or_an(parent.entity or '')} deletes its links"),
         ))
     table.indexes.append(Index(
         name=keys.constraint_name(name, [right_col, left_col], "idx"),
         columns=[IndexColumn(name=right_col), IndexColumn(name=left_col)],
         reason=(f"reverse direction {rel.to} → {rel.from_}, and the foreign key to "
-                f"{right_t.name}: deleting a {rel.to} finds its links without scanning "
+                f"{right_t.name}: deleting {keys.a_or_an(rel.to)} finds its links without scanning "
                 f"{human_count(table.rows_at_horizon)} rows"),
     ))
     return table

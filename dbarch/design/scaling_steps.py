@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from dbarch.design.capacity import LoadPoint, PartCapacity, at_load
 from dbarch.design.ceilings import scaling_data
+from dbarch.design.keys import a_or_an
 from dbarch.design.shard_keys import shard_key_candidates
 from dbarch.design.sizing import TableSize
 from dbarch.select.model import Paradigm
@@ -114,9 +115,9 @@ def _caching(part: PartCapacity, labels: list[str], redis: str | None = None) ->
         return None
     share = scaling_data()["thresholds"]["cache_read_share"]
     threshold = share * part.ceiling.read_ops
-    trigger = (f"one eventual-consistency read pattern alone takes {share:.0%} of a "
-               f"{part.ceiling.name} node's ~{human_rate(part.ceiling.read_ops)} point reads "
-               f"({human_rate(threshold)})")
+    trigger = (f"one eventual-consistency read pattern alone takes {share:.0%} of "
+               f"{a_or_an(part.ceiling.name)} node's ~{human_rate(part.ceiling.read_ops)} "
+               f"point reads ({human_rate(threshold)})")
     eventual = [ld for ld in part.patterns
                 if ld.is_read and ld.consistency == Consistency.eventual]
     if not eventual:
