@@ -24,6 +24,7 @@ from dbarch.report.checklist import checklist
 from dbarch.report.mermaid import er_model, mermaid_id
 from dbarch.schema.model import ColumnType, Index, IndexColumn, IndexMethod, Schema, Table
 from dbarch.select.model import Decision, Decisions, Paradigm
+from dbarch.select.recommend import LARGEST_NOTE
 from dbarch.spec.model import AccessPattern, Consistency, Op, PatternKind, Spec
 from dbarch.verify.model import VerifyReport
 
@@ -365,6 +366,21 @@ class OverviewServer:
 _OVERVIEW_MAX_ENTITIES = 12
 
 
+def _consolidation_notes(decisions: Decisions, capacity: CapacityModel) -> list[str]:
+    """The selection's notes, its rough size note swapped for section 5's sizes.
+
+    Selection sizes entities before any schema exists (attribute widths, a flat index
+    factor); the capacity model sizes the designed tables and their real indexes. Quoting
+    both would give one table two sizes in one document.
+    """
+    sized = sorted(((t, part.part) for part in capacity.parts for t in part.tables),
+                   key=lambda tp: -tp[0].total_bytes(tp[0].rows_horizon))[:3]
+    note = ("Largest tables at the horizon, data + indexes as sized in section 5: " + "; ".join(
+        f"{t.table} ({part}) {filters.count(t.rows_horizon)} rows ≈ "
+        f"{filters.size(t.total_bytes(t.rows_horizon))}" for t, part in sized) + ".")
+    return [note if n.startswith(LARGEST_NOTE) and sized else n for n in decisions.notes]
+
+
 def _overview(capacity: CapacityModel) -> list[OverviewServer]:
     servers = []
     for n, part in enumerate(capacity.parts):
@@ -467,6 +483,7 @@ def write_documents(
         today=day,
         unverified=_unverified(ddl, verify),
         sorted_labels=_sorted_labels(schema if has_tables else None, verify),
+        consolidation=_consolidation_notes(decisions, capacity),
         migration_target=_migration_target(spec, decisions, ddl),
         migration=_migration(spec, decisions),
         engine_types=_engine_types(schema, [d for d in ddl if d in _SQL_DIALECTS])
