@@ -47,6 +47,7 @@ class Ceiling:
     cache: str = ""
     shard_note: str = ""
     scale_up_reads: bool = True
+    partitioned_foreign_keys: bool = True
 
 
 def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
@@ -77,6 +78,7 @@ def ceiling_of(product: str, display_name: str | None = None) -> Ceiling:
         cache=" ".join(str(entry.get("cache", products_default_cache())).split()),
         shard_note=entry.get("shard_note", ""),
         scale_up_reads=bool(entry.get("scale_up_reads", True)),
+        partitioned_foreign_keys=bool(entry.get("partitioned_foreign_keys", True)),
     )
 
 

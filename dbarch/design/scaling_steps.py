@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dbarch.design.capacity import LoadPoint, PartCapacity, at_load
-from dbarch.design.ceilings import scaling_data
+from dbarch.design.ceilings import Ceiling, scaling_data
 from dbarch.design.keys import a_or_an
 from dbarch.design.shard_keys import shard_key_candidates
 from dbarch.design.sizing import TableSize
@@ -223,18 +223,47 @@ def _interval(ttl: float | None) -> str:
     return "month"
 
 
-def _partition_key(spec: Spec, t: TableSize) -> str:
+def _partition_key(spec: Spec, t: TableSize, c: Ceiling) -> tuple[str, str]:
+    """How `t` would be partitioned, and the kind: range, hash, or blocked by its keys.
+
+    Both PostgreSQL and MySQL enforce a unique key on a partitioned table only when the key
+    holds the partition column, and a foreign key to a partitioned table must name a key
+    that holds it; InnoDB partitioned tables take no foreign keys at all. A plan that breaks
+    one of those is not a step, so the table is named as blocked, with the keys that block it.
+    """
+    if not c.partitioned_foreign_keys and (t.referenced or t.has_foreign_keys):
+        return (f"blocked: {c.name} partitioned tables take no foreign keys, and "
+                f"{t.table} {'is referenced by' if t.referenced else 'holds'} foreign keys; "
+                "it grows by a larger instance or by the sharding step instead"), "blocked"
     entity = spec.entities.get(t.entity) if t.entity else None
-    if entity and t.entity and (entity.ttl or entity.append_only):
+    pk = t.primary_key or ("id",)
+    if entity and t.entity and (entity.ttl or entity.append_only) and not t.referenced:
         column = _time_column(spec, t.entity)
-        return (f"RANGE on {column}, one partition per {_interval(entity.ttl)}: expiry and "
-                "archival become DETACH/DROP PARTITION, and recent-row reads prune to the "
-                "newest partitions")
+        blocking = [u for u in t.uniques if column not in u]
+        if not blocking:
+            return (f"RANGE on {column}, one partition per {_interval(entity.ttl)} (the "
+                    f"primary key becomes ({', '.join([*pk, column])})): expiry and archival "
+                    "become DETACH/DROP PARTITION, and recent-row reads prune to the newest "
+                    "partitions"), "range"
+        return _blocked(t, blocking, column, c), "blocked"
+    blocking = [u for u in t.uniques if not set(pk) <= set(u)]
+    if blocking:
+        return _blocked(t, blocking, ", ".join(pk), c), "blocked"
     if t.referenced:
         return ("HASH on the primary key, so foreign keys to it stay valid (the key holds the "
                 "partition column); the gain is per-partition vacuum and index rebuilds, not "
-                "pruning — past this, sharding (below) is the stronger step")
-    return "HASH on the primary key (or on the shard key candidate of the sharding step)"
+                "pruning — past this, sharding (below) is the stronger step"), "hash"
+    return ("HASH on the primary key (or on the shard key candidate of the sharding step)",
+            "hash")
+
+
+def _blocked(t: TableSize, blocking: list[tuple[str, ...]], column: str, c: Ceiling) -> str:
+    keys = ", ".join(f"UNIQUE ({', '.join(u)})" for u in blocking)
+    verb = "does not" if len(blocking) == 1 else "do not"
+    return (f"blocked: {keys} {verb} hold the partition column {column}, and {c.name} "
+            "enforces a unique key on a partitioned table only when it does, so partitioning "
+            "would give up that uniqueness; it grows by a larger instance or by the sharding "
+            "step instead")
 
 
 def _partitioning(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | None:
@@ -251,6 +280,8 @@ def _partitioning(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | N
         return t.total_bytes(rows(t, lb)) > ram or (t.expires and rows(t, lb) >= ttl_rows)
 
     firing: dict[str, str] = {}
+    held: dict[str, str] = {}   # over the threshold, but their keys rule partitioning out
+    ranged: dict[str, str] = {}  # by time: only these expire by dropping partitions
     notes = []
     for t in part.tables:
         if t.partitioned:
@@ -258,20 +289,26 @@ def _partitioning(spec: Spec, part: PartCapacity, labels: list[str]) -> Step | N
             continue
         first = _first(labels, lambda lb, t=t: needs(t, lb))
         if first:
-            firing[t.table] = first
-            notes.append(f"{t.table}: from {first}, {_partition_key(spec, t)}.")
-    fires = min(firing.values(), key=labels.index) if firing else None
+            how, kind = _partition_key(spec, t, part.ceiling)
+            notes.append(f"{t.table}: from {first}, {how}.")
+            {"blocked": held, "range": ranged}.get(kind, firing)[t.table] = first
+    # The trigger is a measurement: it fires even where every table over it is blocked.
+    firing.update(ranged)
+    over = {**held, **firing}
+    fires = min(over.values(), key=labels.index) if over else None
     candidates = [t for t in part.tables if not t.partitioned] or part.tables
     largest = max(candidates, key=lambda t: t.data_bytes(t.rows_horizon), default=None)
 
     return Step(
         key="partitioning", title="Partitioning", part=part.part,
-        action=f"Partition the tables below with {part.ceiling.partitioning}.",
+        action=(f"Partition the tables below with {part.ceiling.partitioning}." if firing
+                or not held else "No table over the threshold can be partitioned as designed "
+                "(below): each grows by a larger instance or by the sharding step."),
         trigger=(f"a table's data + indexes exceed the server's {human_bytes(ram)} RAM, or an "
                  f"expiring table reaches {human_count(ttl_rows)} rows"),
         fires_at=fires,
         subjects=sorted(firing, key=lambda n: labels.index(firing[n])),
-        when=dict(firing),
+        when=dict(ranged),
         measure=({lb: f"{largest.table} {human_bytes(largest.total_bytes(rows(largest, lb)))}"
                   for lb in labels}
                  if largest else {}),

@@ -41,6 +41,11 @@ class TableSize:
     expires: bool = False
     append_only: bool = False
     referenced: bool = False
+    # Keys a partitioning scheme must keep: the primary key, every other unique key (each
+    # must hold the partition column) and whether the table holds foreign keys.
+    primary_key: tuple[str, ...] = ()
+    uniques: tuple[tuple[str, ...], ...] = ()
+    has_foreign_keys: bool = False
 
     def hot_bytes(self, rows: float, hot_fraction: float) -> float:
         """Bytes that must stay in memory: every index page, and the hot share of the rows.
@@ -134,6 +139,9 @@ def table_size(spec: Spec, table: Table, product: str,
         expires=_expires(spec, entity),
         append_only=bool(entity and entity.append_only),
         referenced=table.name in referenced,
+        primary_key=tuple(table.primary_key),
+        uniques=tuple(tuple(u.columns) for u in table.uniques),
+        has_foreign_keys=bool(table.foreign_keys),
     )
 
 
