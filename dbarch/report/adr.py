@@ -116,6 +116,30 @@ def _part_adr(spec: Spec, d: Decision, primary: Decision | None) -> tuple[str, l
     return title, context, decision, alternatives, consequences
 
 
+# "(2M rows now, 5.49M in 3 years)": the only part of a key reason that differs per table.
+_KEY_VOLUME = re.compile(r" \([^()]* rows now, [^()]* in [^()]* years?\)")
+
+
+def key_reasons(tables: list[Table]) -> dict[str, str]:
+    """Each table's key reason, the argument written out once per kind of key.
+
+    Tables whose reason repeats an earlier one except for the row counts point to that
+    table instead: nine copies of the same paragraph would drown the tables that differ.
+    """
+    first: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for t in tables:
+        reason = t.key_reason or "—"
+        generic = _KEY_VOLUME.sub("", reason)
+        if reason != "—" and generic in first:
+            kind = reason.split(":", 1)[0]
+            out[t.name] = f"{kind}, for the same reason as {first[generic]}"
+        else:
+            first.setdefault(generic, t.name)
+            out[t.name] = reason
+    return out
+
+
 def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
                                                   list[Alternative], list[str]] | None:
     groups: dict[str, list[Table]] = {}
@@ -160,7 +184,8 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
         "bigint keys cost 8 bytes per row and per referencing row; UUID keys 16 bytes.",
         "Time-ordered keys keep inserts at the right edge of the primary key index.",
     ]
-    rows = [[t.name, ", ".join(t.primary_key), kinds[t.name], t.key_reason or "—"]
+    reasons = key_reasons([t for t in schema.tables if t.name in kinds])
+    rows = [[t.name, ", ".join(t.primary_key), kinds[t.name], reasons[t.name]]
             for t in schema.tables if t.name in kinds]
     return "Primary key strategy", context, decision, alternatives, consequences, rows
 

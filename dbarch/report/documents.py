@@ -19,7 +19,7 @@ from dbarch.design.indexes import order_break
 from dbarch.design.operations import OperationsPlan, operations_plan
 from dbarch.design.scaling import CapacityModel, capacity_model
 from dbarch.report import filters
-from dbarch.report.adr import Adr, architecture_decisions
+from dbarch.report.adr import Adr, architecture_decisions, key_reasons
 from dbarch.report.checklist import checklist
 from dbarch.report.mermaid import er_model, mermaid_id
 from dbarch.schema.model import ColumnType, Index, IndexColumn, IndexMethod, Schema, Table
@@ -484,6 +484,7 @@ def write_documents(
         unverified=_unverified(ddl, verify),
         sorted_labels=_sorted_labels(schema if has_tables else None, verify),
         consolidation=_consolidation_notes(decisions, capacity),
+        key_reasons=key_reasons(schema.tables) if has_tables else {},
         migration_target=_migration_target(spec, decisions, ddl),
         migration=_migration(spec, decisions),
         engine_types=_engine_types(schema, [d for d in ddl if d in _SQL_DIALECTS])
