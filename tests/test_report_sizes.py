@@ -44,3 +44,10 @@ def test_the_largest_tables_note_matches_the_capacity_tables(path: Path) -> None
         row = re.search(rf"^\| {table} \| [^|]+ \| [^|]+ \| [^|]+ \| {re.escape(rows)} \| "
                         rf"{re.escape(size)} \|$", text, re.M)
         assert row is not None, (table, rows, size)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_no_consolidation_note_repeats_the_label(path: Path) -> None:
+    text = _architecture(path)
+    assert "Consolidation:\n" in text
+    assert "- Consolidation:" not in text

@@ -378,7 +378,9 @@ def _consolidation_notes(decisions: Decisions, capacity: CapacityModel) -> list[
     note = ("Largest tables at the horizon, data + indexes as sized in section 5: " + "; ".join(
         f"{t.table} ({part}) {filters.count(t.rows_horizon)} rows ≈ "
         f"{filters.size(t.total_bytes(t.rows_horizon))}" for t, part in sized) + ".")
-    return [note if n.startswith(LARGEST_NOTE) and sized else n for n in decisions.notes]
+    notes = [note if n.startswith(LARGEST_NOTE) and sized else n for n in decisions.notes]
+    # The document heads the list "Consolidation:"; a note repeating the label stutters.
+    return [n.removeprefix("Consolidation: ") for n in notes]
 
 
 def _overview(capacity: CapacityModel) -> list[OverviewServer]:
