@@ -152,7 +152,10 @@ def _point(spec: Spec, label: str, multiple: float | None, tables: list[TableSiz
     batch = data["append_batch_factor"]
     writes = sum(r * ld.rows_per_op / (batch if ld.batched else 1)
                  for ld, r in zip(loads, rates, strict=True) if not ld.is_read)
-    in_flight = sum(r * _service_time(spec, ld) for ld, r in zip(loads, rates, strict=True))
+    # A batched insert holds one connection per batch, not per row: the same assumption that
+    # counts its rows 1/batch above, so the two figures describe one ingest path.
+    in_flight = sum(r / (batch if ld.batched else 1) * _service_time(spec, ld)
+                    for ld, r in zip(loads, rates, strict=True))
     return LoadPoint(
         label=label,
         multiple=multiple,

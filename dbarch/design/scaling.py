@@ -65,7 +65,8 @@ def capacity_model(spec: Spec, decisions: Decisions, schema: Any | None = None) 
         f"are batched (multi-row INSERT / COPY) and count 1/{data['append_batch_factor']}.",
         "Connections by Little's law: rate x mean service time ("
         + ", ".join(f"{k} {v * 1000:g} ms" for k, v in data["service_time_seconds"].items())
-        + f"), times {data['pool_overprovision']} for application pool headroom.",
+        + f"), times {data['pool_overprovision']} for application pool headroom; a batched "
+        "insert is one statement per batch.",
         "Ceilings are single-node figures for the reference instance named per product; "
         "re-measure with pgbench / sysbench / redis-benchmark on the target hardware.",
     ]
