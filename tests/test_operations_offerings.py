@@ -65,3 +65,27 @@ def test_the_operations_plan_follows_each_part_s_offering(
     plan = operations_plan(shop_spec(), decisions, model, shop_schema())
     ha = {b.part: b.ha for b in plan.backups}
     assert core_ha in ha["core"] and sessions_ha in ha["sessions"]
+
+
+AWS_ONLY = ("CloudWatch", "SSE-KMS", "aws:", "IAM policies", "CloudTrail", "Object Lock")
+
+# (offering, words its backup, monitoring and security must name)
+OBJECT_STORES = [
+    ("Google Cloud Storage (S3-compatible XML API)", ("Object Versioning", "Cloud Monitoring",
+                                                      "CMEK", "signed URLs")),
+    ("Azure Blob Storage", ("versioning", "Azure Monitor", "Key Vault", "SAS")),
+]
+
+
+@pytest.mark.parametrize(("offering", "words"), OBJECT_STORES)
+def test_an_object_store_off_aws_names_its_own_cloud_s_tools(
+    offering: str, words: tuple[str, ...]
+) -> None:
+    ops = product_ops("s3", offering)
+    text = " ".join([ops["backup"], ops["pitr"], ops["ha"], *ops["security"].values(),
+                     *ops["maintenance"],
+                     *(f"{m['metric']} {m['alert']}" for m in ops["monitoring"])])
+    assert [t for t in AWS_ONLY if t in text] == []
+    assert [w for w in words if w not in text] == []
+    # Amazon S3 itself keeps the AWS wording.
+    assert "CloudWatch" in product_ops("s3", "Amazon S3")["monitoring"][0]["metric"]
