@@ -133,3 +133,14 @@ def test_human_duration_round_trips(seconds: float, text: str) -> None:
 def test_human_rate_round_trips(per_second: float, text: str) -> None:
     assert q.human_rate(per_second) == text
     assert q.parse_rate(text) == pytest.approx(per_second)
+
+
+@pytest.mark.parametrize(("n", "expected"), [
+    (1536, "1.5 KiB"),
+    (200 * 2**30, "200 GiB"),
+    (7.04 * 2**40, "7.04 TiB"),
+    (2700 * 2**40, "2.64 PiB"),   # object storage at 100x: not "2700 TiB"
+    (3 * 2**50, "3 PiB"),
+])
+def test_bytes_take_the_largest_binary_unit(n: float, expected: str) -> None:
+    assert q.human_bytes(n) == expected

@@ -30,7 +30,7 @@ def _plain(text: str) -> str:
 
 
 def human_bytes(n: float) -> str:
-    """Binary units without exponent form: 2700 TiB, not 2.7e+03 TiB."""
+    """Binary units without exponent form: 2.64 PiB, 2700 PiB, never 2.7e+03 PiB."""
     return _plain(quantities.human_bytes(n))
 
 

@@ -134,7 +134,8 @@ def human_duration(seconds: float) -> str:
 
 def human_bytes(n: float) -> str:
     """1536 → `1.5 KiB`."""
-    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, size in (("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
+                       ("KiB", 1 << 10)):
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{int(n)} B"
