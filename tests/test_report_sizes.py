@@ -51,3 +51,11 @@ def test_no_consolidation_note_repeats_the_label(path: Path) -> None:
     text = _architecture(path)
     assert "Consolidation:\n" in text
     assert "- Consolidation:" not in text
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_searches_served_by_the_search_part_are_not_missing_indexes(path: Path) -> None:
+    # catalog's search patterns read Product, a relational entity, but OpenSearch answers them.
+    text = _architecture(path)
+    line = next(ln for ln in text.splitlines() if "Every read pattern has an index" in ln)
+    assert line.startswith("- [x]"), line

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from dbarch.design.operations import OperationsPlan
 from dbarch.design.scaling import CapacityModel
 from dbarch.schema.model import Schema
-from dbarch.select.model import Decisions
+from dbarch.select.model import Decisions, Paradigm
 from dbarch.spec.model import PatternKind, Spec
 from dbarch.verify.model import VerifyReport
 
@@ -116,8 +116,13 @@ def checklist(spec: Spec, decisions: Decisions, schema: Schema | None,
         unindexed = [q.pattern for q in schema.queries if not q.index]
         failed = [f"{c.pattern} on {e.engine}" for e in (verify.engines if verify else [])
                   for c in e.checks if not c.ok]
+        # A search index or another store outside the schema answers its own patterns
+        # (a full-text search on a relational entity is the search part's, not an index's).
+        elsewhere = {n for d in decisions.parts
+                     if d.paradigm != Paradigm.relational and not d.in_primary_schema
+                     for n in d.patterns}
         reads = [p.name for p in patterns if p.kind == PatternKind.read
-                 and p.entity in rel]
+                 and p.entity in rel and p.name not in elsewhere]
         answered = {q.pattern for q in schema.queries}
         unanswered = [n for n in reads if n not in answered]
         ok_reason = f"{len(schema.queries)} read patterns each have an index"
