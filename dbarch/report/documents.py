@@ -217,6 +217,15 @@ def _consistency(spec: Spec) -> dict[str, list[str]]:
 
 
 def _part_patterns(spec: Spec, d: Decision) -> list[AccessPattern]:
+    """The patterns a part's diagram shows: those it serves and the writes that change it.
+
+    A projection (search index, object store) holds copies of entities the primary keeps;
+    reads the primary answers (by id, by index) do not touch it, so they are left out.
+    """
+    if d.projection_of:
+        return [p for p in spec.access_patterns
+                if p.name in d.patterns
+                or (p.kind == PatternKind.write and any(e in d.entities for e in p.touches))]
     return [p for p in spec.access_patterns
             if p.name in d.patterns or p.entity in d.entities
             or any(e in d.entities for e in p.touches)]
