@@ -33,6 +33,9 @@ class PatternLoad:
     rows_per_op: int
     transaction: bool = False
     batched: bool = False
+    # A write the primary takes and a feed (CDC, outbox) copies into this projection: it
+    # loads the projection's writes, but no application connection waits on it here.
+    fed: bool = False
 
     @property
     def is_read(self) -> bool:
@@ -114,8 +117,11 @@ def pattern_loads(spec: Spec, group: list[Decision], decisions: Decisions) -> li
     """The patterns these parts (one server) serve, with their rates and row writes per call."""
     entities = {e for d in group for e in d.entities}
     loads = []
+    projected = {e for d in group if d.projection_of for e in d.entities}
     for p in spec.access_patterns:
-        if not any(d in group for d in _part_of_pattern(decisions, p)):
+        fed = (p.kind == PatternKind.write and any(e in projected for e in p.touches)
+               and not any(d in group for d in _part_of_pattern(decisions, p)))
+        if not fed and not any(d in group for d in _part_of_pattern(decisions, p)):
             continue
         if p.kind == PatternKind.write:
             mine = [e for e in p.touches if e in entities] or p.touches
@@ -123,7 +129,7 @@ def pattern_loads(spec: Spec, group: list[Decision], decisions: Decisions) -> li
                 spec.entities[e].append_only for e in p.touches if e in spec.entities)
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
                                      _growth(spec, p.touches), len(mine), p.transaction,
-                                     appends))
+                                     appends, fed))
         else:
             loads.append(PatternLoad(p.name, p.kind, p.entity, p.consistency, p.rate,
                                      _growth(spec, [p.entity or ""]), 1))
@@ -155,7 +161,7 @@ def _point(spec: Spec, label: str, multiple: float | None, tables: list[TableSiz
     # A batched insert holds one connection per batch, not per row: the same assumption that
     # counts its rows 1/batch above, so the two figures describe one ingest path.
     in_flight = sum(r / (batch if ld.batched else 1) * _service_time(spec, ld)
-                    for ld, r in zip(loads, rates, strict=True))
+                    for ld, r in zip(loads, rates, strict=True) if not ld.fed)
     return LoadPoint(
         label=label,
         multiple=multiple,

@@ -171,7 +171,8 @@ def operations_plan(
             rebuildable=bool(ops.get("rebuildable")),
         ))
         for pattern in part.patterns:
-            p99 = targets_p99.get(pattern.name)
+            # A fed write's latency is the primary's; the feed's lag is watched instead.
+            p99 = None if pattern.fed else targets_p99.get(pattern.name)
             if p99 is not None:
                 monitors.append(Monitor(part.part, f"{pattern.name} latency",
                                         f"p99 of {pattern.name} measured at the application",
