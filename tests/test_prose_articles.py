@@ -29,6 +29,12 @@ from tests.test_design_relational import (
     ("Usage", "a Usage"),
     ("Product", "a Product"),
     ("PostgreSQL", "a PostgreSQL"),
+    ("S3-compatible object storage", "an S3-compatible object storage"),
+    ("SQL", "an SQL"),
+    ("NFS", "an NFS"),
+    ("MySQL", "a MySQL"),
+    ("Session", "a Session"),
+    ("UUID", "a UUID"),
 ])
 def test_indefinite_article_by_sound(word: str, expected: str) -> None:
     assert a_or_an(word) == expected

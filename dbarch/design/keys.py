@@ -51,12 +51,17 @@ def a_or_an(word: str) -> str:
     """`word` with its indefinite article: `an Order`, `an OpenSearch`, `a User`, `a Unit`.
 
     By sound, approximately: a leading u followed by a consonant and a vowel is a "you"
-    sound (User, Unit, Usage), any other leading vowel takes "an".
+    sound (User, Unit, Usage), any other leading vowel takes "an"; an acronym spelled out
+    letter by letter takes "an" when its first letter's name starts with a vowel (an S3,
+    an SQL, an NFS, an HTTP, but a UUID), unlike a word (a MySQL, a Session).
     """
     low = word.lower()
     vowels = "aeiou"
-    you = low[:1] == "u" and len(low) > 2 and low[1] not in vowels and low[2] in vowels
-    return f"{'an' if low[:1] in vowels and not you else 'a'} {word}"
+    acronym = len(word) > 1 and word[0].isupper() and (word[1].isupper() or word[1].isdigit())
+    you = low[:1] == "u" and (acronym or (len(low) > 2 and low[1] not in vowels
+                                          and low[2] in vowels))
+    spelled = acronym and word[0] in "FHLMNRSX"
+    return f"{'an' if (low[:1] in vowels and not you) or spelled else 'a'} {word}"
 
 
 def table_name(entity: str) -> str:
