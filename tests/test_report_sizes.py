@@ -51,6 +51,7 @@ def test_no_consolidation_note_repeats_the_label(path: Path) -> None:
     text = _architecture(path)
     assert "Consolidation:\n" in text
     assert "- Consolidation:" not in text
+    assert "Consolidation:\n- An entity leaves" in text
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -389,7 +389,11 @@ def _consolidation_notes(decisions: Decisions, capacity: CapacityModel) -> list[
         f"{filters.size(t.total_bytes(t.rows_horizon))}" for t, part in sized) + ".")
     notes = [note if n.startswith(LARGEST_NOTE) and sized else n for n in decisions.notes]
     # The document heads the list "Consolidation:"; a note repeating the label stutters.
-    return [n.removeprefix("Consolidation: ") for n in notes]
+    return [_sentence(n.removeprefix("Consolidation: ")) for n in notes]
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _overview(capacity: CapacityModel) -> list[OverviewServer]:
