@@ -89,3 +89,20 @@ def test_an_object_store_off_aws_names_its_own_cloud_s_tools(
     assert [w for w in words if w not in text] == []
     # Amazon S3 itself keeps the AWS wording.
     assert "CloudWatch" in product_ops("s3", "Amazon S3")["monitoring"][0]["metric"]
+
+
+def test_the_shop_document_does_not_rely_on_an_aof_elasticache_lacks() -> None:
+    from datetime import date
+    from pathlib import Path
+
+    from dbarch import api
+    from dbarch.report import write_documents
+
+    design = api.plan(Path(__file__).parent.parent / "examples" / "shop.yaml")
+    docs = write_documents(design.spec, design.decisions, design.relational, None,
+                           api.render_ddls(design), today=date(2026, 11, 25))
+    text = docs["ARCHITECTURE.md"]
+    assert "ElastiCache offers no AOF" in text   # section 7, sessions backup
+    # Section 2's trade-off may not then count on AOF fsync for the sessions part.
+    assert "replication and AOF fsync are asynchronous" not in text
+    assert "appendonly yes" not in text
