@@ -106,3 +106,34 @@ def test_the_shop_document_does_not_rely_on_an_aof_elasticache_lacks() -> None:
     # Section 2's trade-off may not then count on AOF fsync for the sessions part.
     assert "replication and AOF fsync are asynchronous" not in text
     assert "appendonly yes" not in text
+
+
+# (core offering, RPO in the spec, whether section 7 flags the point-in-time gap)
+PITR_GAPS = [
+    ("Amazon RDS for PostgreSQL", "1min", True),    # RDS restores to within 5 min
+    ("Amazon RDS for PostgreSQL", "5min", False),
+    ("Amazon RDS for PostgreSQL", "1h", False),
+    ("", "1min", False),                            # self-hosted: archive_timeout = 60s
+]
+
+
+@pytest.mark.parametrize(("offering", "rpo", "flagged"), PITR_GAPS)
+def test_a_point_in_time_restore_slower_than_the_rpo_is_flagged(
+    offering: str, rpo: str, flagged: bool
+) -> None:
+    from datetime import date
+
+    from dbarch.report import write_documents
+    from dbarch.spec.model import Spec
+    from tests.test_report_fixtures import SHOP
+
+    spec = Spec.model_validate({**SHOP, "scale": {**SHOP.get("scale", {}), "rpo": rpo,
+                                                  "availability": 99.95}})
+    base = shop_decisions()
+    decisions = Decisions(system=base.system, parts=[
+        d.model_copy(update={"offering": offering if d.part == "core" else ""})
+        for d in base.parts])
+    docs = write_documents(spec, decisions, shop_schema(), None, {"postgresql": "SELECT 1;\n"},
+                           today=date(2026, 11, 25))
+    note = "core: a point-in-time restore can lose up to 5min of commits, **over** the RPO"
+    assert (note in docs["ARCHITECTURE.md"]) == flagged

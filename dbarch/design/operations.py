@@ -79,6 +79,9 @@ class Backup:
     cadence: str
     managed: bool = False
     rebuildable: bool = False
+    # How far behind now the newest restorable moment can be (a managed service's log upload
+    # interval); a point-in-time restore loses up to this much.
+    pitr_lag_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ def operations_plan(
             cadence=cadence,
             managed=managed,
             rebuildable=bool(ops.get("rebuildable")),
+            pitr_lag_seconds=float(ops.get("pitr_lag_seconds", 0)),
         ))
         for pattern in part.patterns:
             # A fed write's latency is the primary's; the feed's lag is watched instead.
