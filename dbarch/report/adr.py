@@ -92,13 +92,23 @@ def _part_adr(spec: Spec, d: Decision, primary: Decision | None) -> tuple[str, l
     decision = [f"{d.product_name} ({d.paradigm.value}) stores part `{d.part}`."]
     decision += [r if r.endswith(".") else f"{r}." for r in d.reasons]
     alternatives = [Alternative(f"{r.product} ({r.paradigm.value})", r.reason) for r in d.rejected]
+    silent = []
     for s in d.scores[1:]:
-        if not any(a.name.endswith(f"({s.paradigm.value})") for a in alternatives):
-            alternatives.append(Alternative(
-                f"any {s.paradigm.value} store",
-                f"scored {s.score:.3g} against {d.scores[0].score:.3g} for "
-                f"{d.scores[0].paradigm.value}",
-            ))
+        if any(a.name.endswith(f"({s.paradigm.value})") for a in alternatives):
+            continue
+        if not s.signals and s.score == 0:
+            # Nothing in the spec speaks for these: one row, not one "scored 0" row each.
+            silent.append(s.paradigm.value)
+            continue
+        alternatives.append(Alternative(
+            f"any {s.paradigm.value} store",
+            f"scored {s.score:.3g} against {d.scores[0].score:.3g} for "
+            f"{d.scores[0].paradigm.value}",
+        ))
+    if silent:
+        alternatives.append(Alternative(
+            f"any {', '.join(silent)} store",
+            "nothing in the spec calls for one (no signal, score 0)"))
     consequences = [d.tradeoff] if d.tradeoff else []
     consequences += [f"{e} records expire after {human_duration(spec.entities[e].ttl or 0)}."
                      for e in d.entities if e in spec.entities and spec.entities[e].ttl]

@@ -384,7 +384,7 @@ class _Writer:
                     "the primary by seconds is acceptable.")
         ttls = [self.spec.entities[e].ttl for e in part.entities]
         if part.paradigm == Paradigm.key_value and all(ttls):
-            return (f"Acceptable here: {', '.join(part.entities)} expire within "
+            return (f"Acceptable here: {', '.join(part.entities)} records expire within "
                     f"{human_duration(max(t for t in ttls if t))} and are re-created on the next "
                     "request, so losing the last second costs at most a re-login or a recomputed "
                     "entry.")
