@@ -389,6 +389,25 @@ def _multi_region(spec: Spec, part: PartCapacity) -> Step:
         notes.append("Writes in several regions: conflicting updates to one row need a "
                      "resolution rule (last writer wins loses data); keep each row's writes in "
                      "its home region where possible.")
+    action = f"Use {c.multi_region}."
+    homes = _home_regions(spec)
+    if len(regions) > 1 and homes:
+        # A physical replica copies every row, so it would hold rows homed elsewhere.
+        action = (f"Run one primary per region, each holding only the rows homed there "
+                  f"(partition the data by {', '.join(homes)}), with its standby and replicas "
+                  "inside that region.")
+        notes.append(f"{', '.join(homes)} pins rows to a region: a cross-region replica "
+                     "would copy every row into the other regions, against the residency the "
+                     "field exists for; backups copied across regions stay within the home "
+                     "region's jurisdiction.")
     return Step(key="multi_region", title="Multi-region", part=part.part,
-                action=f"Use {c.multi_region}.", trigger=trigger, fires_at=fires, notes=notes)
+                action=action, trigger=trigger, fires_at=fires, notes=notes)
+
+
+def _home_regions(spec: Spec) -> list[str]:
+    """`Entity.field` of every enum whose values are the spec's regions: a row's home."""
+    regions = set(spec.scale.regions)
+    return [f"{name}.{field}" for name, e in spec.entities.items()
+            for field, a in e.attributes.items()
+            if a.values and len(a.values) > 1 and set(a.values) <= regions]
 
