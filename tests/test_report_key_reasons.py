@@ -53,3 +53,19 @@ def test_no_key_paragraph_is_printed_twice(path: Path) -> None:
         cells = [c.strip() for line in docs[name].splitlines() if line.startswith("| ")
                  for c in line.split(" | ") if len(c) > 120 and re.search(r"\bkey\b", c)]
         assert len(cells) == len(set(cells)), name
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+def test_the_key_adr_says_who_makes_a_uuidv7_as_the_ddl_does(dialect: str) -> None:
+    path = next(p for p in EXAMPLES if p.stem == "shop")
+    design = api.plan(path)
+    ddl = api.render_ddls(design)
+    docs = write_documents(design.spec, design.decisions, design.relational, None, ddl,
+                           today=date(2026, 11, 25))
+    adr = next(text for name, text in docs.items() if "primary-key" in name)
+    assert "| products | id | UUIDv7 made by the application |" in adr
+    # The DDL leaves the id to the application: no default generates one.
+    create = re.search(r"CREATE TABLE products \((.*?)\n\)", ddl[dialect], re.S)
+    assert create is not None
+    id_line = next(ln for ln in create.group(1).splitlines() if ln.strip().startswith("id "))
+    assert "DEFAULT" not in id_line.upper()
