@@ -781,10 +781,13 @@ def readings(group: list[str]) -> Table:
 def test_group_with_the_partition_column_keeps_the_table_partitioned() -> None:
     t = readings(["device", "metric", "recorded_at"])
     assert t.partitioning is not None and t.partitioning.column == "recorded_at"
-    assert t.primary_key == ["id", "recorded_at"]
+    # append-only and unreferenced: the group is the key (tests/test_natural_keys.py)
+    assert t.primary_key == ["device_id", "metric", "recorded_at"]
     t = readings(["device", "metric", "value"])
     assert t.partitioning is None
-    assert any("device_id, metric, value must be unique on its own" in n for n in t.notes)
+    assert t.primary_key == ["device_id", "metric", "value"]
+    assert any("primary key (device_id, metric, value) must stay unique on its own" in n
+               for n in t.notes)
 
 
 def test_a_column_that_follows_from_another_does_not_keep_a_read_off_the_constraint() -> None:
@@ -836,7 +839,8 @@ def test_every_example_unique_group_is_a_constraint(name: str) -> None:
     for entity, group in groups:
         t = next(t for t in s.tables if t.entity == entity)
         cols = [f"{f}_id" if spec.fields_of(entity)[f] == "reference" else f for f in group]
-        assert cols in [u.columns for u in t.uniques], (entity, group)
+        # a natural primary key (tests/test_natural_keys.py) enforces the group itself
+        assert cols in [t.primary_key, *(u.columns for u in t.uniques)], (entity, group)
         assert not any("declare UNIQUE" in n for n in t.notes), t.notes
 
 

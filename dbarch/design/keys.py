@@ -15,9 +15,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from dbarch.schema.model import Column, ColumnType, Default, DefaultKind, TypeKind
-from dbarch.spec.model import Spec, snake
-from dbarch.spec.quantities import human_count
+from dbarch.design.ceilings import scaling_data
+from dbarch.schema.model import Column, ColumnType, Default, DefaultKind, Table, TypeKind
+from dbarch.spec.model import PatternKind, RelKind, Spec, snake
+from dbarch.spec.quantities import human_bytes, human_count
 
 MAX_NAME = 63  # PostgreSQL's NAMEDATALEN - 1, the smallest limit of the three engines
 
@@ -134,3 +135,48 @@ def primary_key(spec: Spec, entity: str) -> tuple[Column, str]:
         f"edge ({volume}); bigint, not int, so no key migration is ever needed"
     )
     return col, reason
+
+
+def id_in_use(spec: Spec, entity: str) -> str | None:
+    """What needs `entity`'s surrogate `id`: a relationship pointing at it, a many-to-many
+    using it, or an access pattern naming `id`; None when nothing does."""
+    for r in spec.relationships:
+        if r.kind == RelKind.many_to_many and entity in (r.from_, r.to):
+            return f"the many-to-many {r.from_}–{r.to} links rows by id"
+        if r.kind != RelKind.many_to_many and r.parent == entity:
+            return f"{r.child}.{r.field_name} refers to it by id"
+    for p in spec.access_patterns:
+        if p.entity != entity or p.kind == PatternKind.write:
+            continue
+        fields = [*p.where, *(f for f, _ in p.sort), *p.project, *p.group_by]
+        if "id" in fields:
+            return f"{p.name} reads it by id"
+    return None
+
+
+def natural_key(spec: Spec, entity: str, table: Table) -> tuple[list[str], str] | None:
+    """The first multi-column unique group of `table` as its primary key, and why, when the
+    surrogate `id` would only cost space: the entity is append-only, nothing refers to it or
+    reads it by id, and every column of the group is NOT NULL. None otherwise."""
+    e = spec.entities[entity]
+    if not e.append_only or id_in_use(spec, entity):
+        return None
+    group = next((u for u in table.uniques if len(u.columns) > 1), None)
+    if group is None or any(table.column(c).nullable for c in group.columns):
+        return None
+    rules = design_data()["keys"]
+    sizes = scaling_data()
+    id_bytes = rules["uuid_bytes"] if uuid_reason(spec, entity) else rules["identity_bytes"]
+    entry = (id_bytes + sizes["index_entry_overhead_bytes"]) / sizes["index_fill_factor"]
+    rows = e.volume_at(spec.scale.horizon_years)
+    cols = ", ".join(group.columns)
+    reason = (
+        f"natural key ({cols}): rows are append-only, nothing refers to them and no pattern "
+        f"reads them by id, so the UNIQUE ({cols}) the spec asks for is the primary key and "
+        f"no surrogate id is stored: {id_bytes} bytes less per row and no second B-tree of "
+        f"~{entry:.0f} bytes per row to maintain on every insert; at "
+        f"{human_count(rows)} rows in {spec.scale.horizon_years:g} years that is "
+        f"~{human_bytes(rows * id_bytes)} of heap and ~{human_bytes(rows * entry)} of index "
+        "not written"
+    )
+    return list(group.columns), reason

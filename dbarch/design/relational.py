@@ -190,6 +190,12 @@ def entity_table(
             default=Default(kind=DefaultKind.now),
         ))
     add_unique_groups(spec, entity, table, refs)
+    natural = keys.natural_key(spec, entity, table)
+    if natural:
+        # The unique group becomes the primary key: one B-tree instead of two, no id column.
+        table.primary_key, table.key_reason = natural
+        table.columns = [c for c in table.columns if c.name != "id"]
+        table.uniques = [u for u in table.uniques if u.columns != table.primary_key]
     return table
 
 
@@ -229,6 +235,16 @@ def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -
     and MySQL enforce uniqueness on a partitioned table when the constraint contains the
     partition column), so such groups are set aside while it decides."""
     col = partitioning.time_column(spec, entity, table)
+    big = table.rows_at_horizon > keys.design_data()["partitioning"]["min_rows_at_horizon"]
+    if big and col and "id" not in table.primary_key and col not in table.primary_key:
+        # A natural key without the partition column cannot take it in (that would allow
+        # duplicates of the key), and PostgreSQL cannot enforce it across partitions.
+        rows = human_count(table.rows_at_horizon)
+        table.notes.append(
+            f"{rows} rows at the horizon, but not partitioned by {col}: the primary key "
+            f"({', '.join(table.primary_key)}) must stay unique on its own, and PostgreSQL "
+            "enforces uniqueness on a partitioned table only with the partition column in it")
+        return
     held = [u for u in table.uniques if len(u.columns) > 1 and col in u.columns]
     if not held:
         partitioning.plan_partitioning(spec, entity, table, referenced)
@@ -629,7 +645,8 @@ def unique_pair_notes(d: Design) -> list[tuple[Table, str]]:
             continue
         table = d.tables[p.entity]
         cols = [d.column_of(p.entity, f) for f in p.where]
-        if any(set(u.columns) <= set(cols) for u in table.uniques):
+        if any(set(k) <= set(cols)
+               for k in [table.primary_key, *(u.columns for u in table.uniques)]):
             continue
         out.append((table, (
             f"{p.name} finds its row by ({', '.join(cols)}) alone: if there is one "

@@ -237,12 +237,16 @@ def _partition_key(spec: Spec, t: TableSize, c: Ceiling) -> tuple[str, str]:
                 "it grows by a larger instance or by the sharding step instead"), "blocked"
     entity = spec.entities.get(t.entity) if t.entity else None
     pk = t.primary_key or ("id",)
+    # A natural primary key (no surrogate id) is a unique key like any other: the partition
+    # column cannot be added to it without allowing duplicates.
+    natural = [pk] if "id" not in pk else []
     if entity and t.entity and (entity.ttl or entity.append_only) and not t.referenced:
         column = _time_column(spec, t.entity)
-        blocking = [u for u in t.uniques if column not in u]
+        blocking = [u for u in [*natural, *t.uniques] if column not in u]
         if not blocking:
+            key = pk if column in pk else (*pk, column)
             return (f"RANGE on {column}, one partition per {_interval(entity.ttl)} (the "
-                    f"primary key becomes ({', '.join([*pk, column])})): expiry and archival "
+                    f"primary key becomes ({', '.join(key)})): expiry and archival "
                     "become DETACH/DROP PARTITION, and recent-row reads prune to the newest "
                     "partitions"), "range"
         return _blocked(t, blocking, column, c), "blocked"
@@ -258,7 +262,8 @@ def _partition_key(spec: Spec, t: TableSize, c: Ceiling) -> tuple[str, str]:
 
 
 def _blocked(t: TableSize, blocking: list[tuple[str, ...]], column: str, c: Ceiling) -> str:
-    keys = ", ".join(f"UNIQUE ({', '.join(u)})" for u in blocking)
+    keys = ", ".join(f"{'PRIMARY KEY' if u == t.primary_key else 'UNIQUE'} ({', '.join(u)})"
+                     for u in blocking)
     verb = "does not" if len(blocking) == 1 else "do not"
     return (f"blocked: {keys} {verb} hold the partition column {column}, and {c.name} "
             "enforces a unique key on a partitioned table only when it does, so partitioning "

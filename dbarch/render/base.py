@@ -300,7 +300,9 @@ class DdlRenderer:
         where this dialect does not partition the table."""
         p = table.partitioning
         pk = list(table.primary_key)
-        if p is not None and not self.partitions_table(table) and len(pk) > 1 and p.column in pk:
+        if (p is not None and not self.partitions_table(table) and len(pk) > 1
+                and p.column in pk and "id" in pk):
+            # Only beside a surrogate id was it added; in a natural key it is part of the key.
             pk.remove(p.column)
         return pk
 

@@ -49,9 +49,13 @@ class SqliteRenderer(DdlRenderer):
         return super().primary_key_clause(table)
 
     def table_suffix(self, table: Table) -> str:
-        """WITHOUT ROWID for junction tables."""
-        # A junction row is its key: WITHOUT ROWID stores it once, in the key's B-tree.
-        if table.role == TableRole.junction and self.rowid_column(table) is None:
+        """WITHOUT ROWID for junction tables and tables keyed by a natural composite key."""
+        # A junction row is its key: WITHOUT ROWID stores it once, in the key's B-tree. A
+        # natural key likewise: a rowid would be the surrogate id the design left out, and a
+        # second B-tree (the key's autoindex) beside the table's.
+        pk = self.primary_key(table)
+        natural = len(pk) > 1 and "id" not in pk
+        if (table.role == TableRole.junction or natural) and self.rowid_column(table) is None:
             return " WITHOUT ROWID"
         return ""
 

@@ -155,8 +155,10 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
     groups: dict[str, list[Table]] = {}
     kinds: dict[str, str] = {}
     for t in schema.tables:
-        if t.role == TableRole.junction or len(t.primary_key) > 1:
+        if t.role == TableRole.junction:
             kind = "composite key of the two references"
+        elif len(t.primary_key) > 1 and "id" not in t.primary_key:
+            kind = "natural key: the spec's unique group, no surrogate id"
         else:
             col = t.column(t.primary_key[0]) if t.primary_key else None
             if col is None:
@@ -185,9 +187,15 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
     alternatives = [
         Alternative("UUIDv4 (random)", "random keys insert all over the B-tree: page splits, "
                     "a cache-hostile working set and WAL full-page writes on every insert"),
-        Alternative("natural keys (email, name)", "they change; every referencing row would "
-                    "change with them"),
+        Alternative("natural keys (email, name) on referenced tables", "they change; every "
+                    "referencing row would change with them"),
     ]
+    natural = [t.name for t in schema.tables if kinds.get(t.name, "").startswith("natural")]
+    if natural:
+        alternatives.append(Alternative(
+            f"a surrogate id on {', '.join(natural)}", "append-only rows that nothing refers "
+            "to or reads by id: the id would add bytes to every row and a second B-tree that "
+            "every insert maintains, beside the unique index the spec already requires"))
     if public:
         alternatives.append(Alternative(
             "bigint identity for every table", f"ids of {', '.join(public)} would be "
@@ -196,6 +204,12 @@ def _key_adr(spec: Spec, schema: Schema) -> tuple[str, list[str], list[str],
         "bigint keys cost 8 bytes per row and per referencing row; UUID keys 16 bytes.",
         "Time-ordered keys keep inserts at the right edge of the primary key index.",
     ]
+    if natural:
+        consequences.append(
+            f"{', '.join(natural)} {'has' if len(natural) == 1 else 'have'} no id column: a "
+            "later foreign key to "
+            f"{'it' if len(natural) == 1 else 'them'} must reference the whole natural key, or "
+            "add a surrogate id first (a table rewrite).")
     reasons = key_reasons([t for t in schema.tables if t.name in kinds])
     rows = [[t.name, ", ".join(t.primary_key), kinds[t.name], reasons[t.name]]
             for t in schema.tables if t.name in kinds]
