@@ -83,6 +83,13 @@ def verify(out: str | Path, engines: list[str]) -> VerifyReport:
     return run_verify(result.relational, ddl, engines, spec=result.spec)
 
 
+def default_engines() -> list[str]:
+    """SQLite in memory, then the local PostgreSQL and MariaDB servers that answer now."""
+    from dbarch.engines.discover import default_urls
+
+    return default_urls()
+
+
 def load_design(out: str | Path) -> Design:
     """Read back `OUT/design.json`, with a located error if the folder is not a design."""
     path = Path(out) / DESIGN_FILE

@@ -162,9 +162,8 @@ def verify(out: str, engines: tuple[str, ...], fmt: str) -> int:
     for it. Exit code 1 when any engine refuses the DDL or any pattern misses its index.
     """
     from dbarch import api
-    from dbarch.engines.discover import default_urls
 
-    urls = list(engines) or default_urls()
+    urls = list(engines) or api.default_engines()
     report = api.verify(out, urls)
     if fmt == "json":
         click.echo(report.model_dump_json(indent=2))
