@@ -82,8 +82,18 @@ def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -
             "partition column; at 10x, shard by id (Citus on PostgreSQL, Vitess on MySQL) "
             "rather than partition by time")
         return
-    if table.uniques:
-        names = ", ".join(c for u in table.uniques for c in u.columns)
+    if "id" not in table.primary_key and col not in table.primary_key:
+        # A natural key cannot take the partition column in: that would allow duplicates.
+        table.notes.append(
+            f"{big}, but not partitioned by {col}: the primary key "
+            f"({', '.join(table.primary_key)}) must stay unique on its own, and PostgreSQL "
+            "enforces uniqueness on a partitioned table only with the partition column in it")
+        return
+    # PostgreSQL and MySQL enforce a unique constraint on a partitioned table when it holds
+    # the partition column; any other must stay unique on its own, so the table stays whole.
+    blocking = [u for u in table.uniques if col not in u.columns]
+    if blocking:
+        names = ", ".join(c for u in blocking for c in u.columns)
         table.notes.append(
             f"{big}, but not partitioned: {names} must be unique on its own, and PostgreSQL "
             "enforces uniqueness on a partitioned table only with the partition column in it")

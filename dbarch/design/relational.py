@@ -83,7 +83,8 @@ def design_relational(spec: Spec, decisions: Decisions) -> Schema:
     referenced = {fk.ref_table for t in all_tables(d) for fk in t.foreign_keys
                   if fk.ref_table != t.name}
     for name in entities:
-        plan_partitioning(spec, name, d.tables[name], d.tables[name].name in referenced)
+        table = d.tables[name]
+        partitioning.plan_partitioning(spec, name, table, table.name in referenced)
     for name in entities:
         note = ttl_note(spec, name, d.tables[name])
         if note:
@@ -227,32 +228,6 @@ def add_unique_groups(spec: Spec, entity: str, table: Table, refs: list[Relation
                 f"{'is' if len(optional) == 1 else 'are'} set: PostgreSQL, MySQL and SQLite "
                 "treat NULLs as distinct, so two rows with a NULL there never conflict; "
                 f"where they should, PostgreSQL 15 says UNIQUE NULLS NOT DISTINCT{instead}")
-
-
-def plan_partitioning(spec: Spec, entity: str, table: Table, referenced: bool) -> None:
-    """`partitioning.plan_partitioning`, which keeps a table whole when it has a unique
-    constraint; a unique group that holds the partition column does not stop it (PostgreSQL
-    and MySQL enforce uniqueness on a partitioned table when the constraint contains the
-    partition column), so such groups are set aside while it decides."""
-    col = partitioning.time_column(spec, entity, table)
-    big = table.rows_at_horizon > keys.design_data()["partitioning"]["min_rows_at_horizon"]
-    if big and col and "id" not in table.primary_key and col not in table.primary_key:
-        # A natural key without the partition column cannot take it in (that would allow
-        # duplicates of the key), and PostgreSQL cannot enforce it across partitions.
-        rows = human_count(table.rows_at_horizon)
-        table.notes.append(
-            f"{rows} rows at the horizon, but not partitioned by {col}: the primary key "
-            f"({', '.join(table.primary_key)}) must stay unique on its own, and PostgreSQL "
-            "enforces uniqueness on a partitioned table only with the partition column in it")
-        return
-    held = [u for u in table.uniques if len(u.columns) > 1 and col in u.columns]
-    if not held:
-        partitioning.plan_partitioning(spec, entity, table, referenced)
-        return
-    order = list(table.uniques)
-    table.uniques = [u for u in order if u not in held]
-    partitioning.plan_partitioning(spec, entity, table, referenced)
-    table.uniques = order
 
 
 def ttl_note(spec: Spec, entity: str, table: Table) -> str | None:
