@@ -1,0 +1,180 @@
+"""The lint run: files → statements → rules (with the migration's context) → findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dbarch.errors import InputError, Problem
+from dbarch.lint.catalog import Catalog
+from dbarch.lint.config import LintConfig
+from dbarch.lint.context import Context
+from dbarch.lint.rule import Finding, Rule, Severity, all_rules
+from dbarch.lint.source import SourceFile, read_source
+
+
+@dataclass
+class LintReport:
+    """The outcome of a lint run."""
+
+    files: list[str] = field(default_factory=list)
+    statements: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # codes of the rules that ran
+
+    @property
+    def active(self) -> list[Finding]:
+        """Findings not suppressed by a dbarch-ignore comment."""
+        return [f for f in self.findings if f.suppressed is None]
+
+    def failing(self, floor: Severity) -> list[Finding]:
+        return [f for f in self.active if f.severity >= floor]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files,
+            "statements": self.statements,
+            "rules": self.rules,
+            "findings": [f.as_dict() for f in self.findings],
+            "errors": [p.as_dict() for p in self.problems],
+            "notices": [p.as_dict() for p in self.notices],
+        }
+
+
+def enabled_rules(config: LintConfig) -> list[Rule]:
+    """The rules this configuration switches on, for its dialect, in code order."""
+    registry = all_rules()
+    problems = []
+    for key in [*config.enable, *config.disable]:
+        if key.lower() != "all" and registry.find(key) is None:
+            problems.append(Problem(config.source or "command line", f"unknown rule {key!r}",
+                                    hint="dbarch lint --list-rules shows every rule"))
+    if problems:
+        raise InputError(problems)
+    enable = {registry.find(k).code for k in config.enable if k.lower() != "all"}  # type: ignore[union-attr]
+    disable = {registry.find(k).code for k in config.disable}  # type: ignore[union-attr]
+    everything = any(k.lower() == "all" for k in config.enable)
+    chosen = []
+    for rule in registry.sorted():
+        if config.dialect not in rule.dialects or rule.code in disable:
+            continue
+        if rule.default_enabled or everything or rule.code in enable:
+            chosen.append(rule())
+    return chosen
+
+
+def collect_files(paths: list[str], config: LintConfig) -> list[Path]:
+    """The files to lint: each file given, and every *.sql under each folder, in name order."""
+    files: list[Path] = []
+    missing = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.rglob("*.sql"), key=_natural)
+            files.extend(p for p in found if not _excluded(p, config.exclude))
+        elif path.is_file() or raw == "-":
+            files.append(path)
+        else:
+            missing.append(Problem(raw, "no such file or folder"))
+    if missing:
+        raise InputError(missing)
+    return files
+
+
+def _natural(path: Path) -> list[object]:
+    """Migration order: V2__x before V10__y, 0002 before 0010."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(path))]
+
+
+def _excluded(path: Path, patterns: list[str]) -> bool:
+    text = path.as_posix()
+    return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(text, f"*/{pattern}")
+               for pattern in patterns)
+
+
+def lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None = None) -> LintReport:
+    """Lint files and folders of migrations; each file is one migration."""
+    report = LintReport()
+    rules = enabled_rules(config)
+    report.rules = [rule.code for rule in rules]
+    for path in collect_files(paths, config):
+        name = "<stdin>" if str(path) == "-" else str(path)
+        text = sys.stdin.read() if str(path) == "-" else _read(path, report)
+        if text is None:
+            continue
+        report.files.append(name)
+        lint_source(read_source(name, text, config.dialect), config, rules, catalog, report)
+    return report
+
+
+def lint_text(text: str, config: LintConfig, catalog: Catalog | None = None,
+              path: str = "<sql>") -> LintReport:
+    """Lint one migration given as text (the API behind fixtures and `migrate plan`)."""
+    report = LintReport(files=[path])
+    rules = enabled_rules(config)
+    report.rules = [rule.code for rule in rules]
+    lint_source(read_source(path, text, config.dialect), config, rules, catalog, report)
+    return report
+
+
+def _read(path: Path, report: LintReport) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        report.problems.append(Problem(str(path), f"not UTF-8 text: {exc.reason} at byte "
+                                       f"{exc.start}"))
+    except OSError as exc:
+        report.problems.append(Problem(str(path), f"cannot read: {exc.strerror}"))
+    return None
+
+
+def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
+                catalog: Catalog | None, report: LintReport) -> None:
+    """Run the rules over one file's statements, walking the migration context."""
+    version = catalog.server_version if catalog and catalog.server_version else config.pg_version
+    ctx = Context(dialect=config.dialect, pg_version=version, tool=config.tool, catalog=catalog)
+    dispatch: dict[str, list[Rule]] = {}
+    for rule in rules:
+        for node in rule.nodes:
+            dispatch.setdefault(node, []).append(rule)
+    report.problems.extend(source.problems)
+    report.notices.extend(source.notices)
+    report.statements += len(source.statements)
+    for stmt in source.statements:
+        for rule in dispatch.get(stmt.kind, ()):
+            for finding in rule.check(stmt, ctx):
+                reason = stmt.ignores.get(rule.code.lower()) or stmt.ignores.get(rule.name)
+                if reason is None:
+                    reason = stmt.ignores.get("all")
+                finding.suppressed = reason
+                if rule.scales_with_table:
+                    _judge_size(finding, ctx, config)
+                report.findings.append(finding)
+        ctx.advance(stmt)
+
+
+def _judge_size(finding: Finding, ctx: Context, config: LintConfig) -> None:
+    """With the live catalog, say how big the table is; a small one is not an incident."""
+    stats = ctx.stats(finding.table)
+    if stats is None:
+        return
+    size = f"~{stats.rows:,} rows, {_bytes(stats.bytes)} on the server"
+    if stats.rows < config.small_table_rows and stats.bytes < config.small_table_bytes:
+        finding.severity = Severity.INFO
+        finding.note = f"{finding.table} is small ({size}): this takes milliseconds today"
+    else:
+        finding.note = f"{finding.table} holds {size}"
+
+
+def _bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{count} B"
