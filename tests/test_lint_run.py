@@ -1,0 +1,65 @@
+"""The lint run: which rules run, which files are read in which order, suppression, exit data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbarch.errors import InputError
+from dbarch.lint.config import LintConfig
+from dbarch.lint.rule import Severity
+from dbarch.lint.run import collect_files, enabled_rules, lint_paths, lint_text
+
+
+def test_disable_by_code_or_name_and_enable_off_by_default_rules() -> None:
+    codes = {r.code for r in enabled_rules(LintConfig(disable=["index-not-concurrent"]))}
+    assert "L101" not in codes
+    everything = {r.code for r in enabled_rules(LintConfig(enable=["all"]))}
+    default = {r.code for r in enabled_rules(LintConfig())}
+    assert default <= everything
+
+
+def test_unknown_rule_names_are_input_errors() -> None:
+    with pytest.raises(InputError) as err:
+        enabled_rules(LintConfig(disable=["L999"]))
+    assert "L999" in str(err.value)
+
+
+def test_folders_are_read_in_migration_order_and_excludes_apply(tmp_path: Path) -> None:
+    for name in ["V10__b.sql", "V2__a.sql", "V1__x.sql", "legacy/V0__old.sql", "notes.txt"]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("SELECT 1;")
+    files = collect_files([str(tmp_path)], LintConfig(exclude=["legacy/*"]))
+    assert [f.name for f in files] == ["V1__x.sql", "V2__a.sql", "V10__b.sql"]
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        collect_files([str(tmp_path / "nope.sql")], LintConfig())
+
+
+def test_each_file_is_its_own_migration(tmp_path: Path) -> None:
+    (tmp_path / "1.sql").write_text("CREATE TABLE t (a int);\nCREATE INDEX i ON t (a);")
+    (tmp_path / "2.sql").write_text("CREATE INDEX j ON t (a);")
+    report = lint_paths([str(tmp_path)], LintConfig())
+    assert [(Path(f.file).name, f.line) for f in report.findings if f.code == "L101"] == [
+        ("2.sql", 1)
+    ]
+
+
+def test_suppressed_findings_keep_their_reason_and_do_not_fail() -> None:
+    report = lint_text("-- dbarch-ignore: L101 built before launch\nCREATE INDEX i ON t (a);",
+                       LintConfig())
+    (finding,) = [f for f in report.findings if f.code == "L101"]
+    assert finding.suppressed == "built before launch"
+    assert report.failing(Severity.INFO) == [] or all(f.code != "L101"
+                                                      for f in report.failing(Severity.INFO))
+
+
+def test_not_utf8_file_is_a_located_problem(tmp_path: Path) -> None:
+    path = tmp_path / "bad.sql"
+    path.write_bytes(b"SELECT '\xff';")
+    report = lint_paths([str(path)], LintConfig())
+    assert report.problems and "UTF-8" in report.problems[0].message

@@ -1,0 +1,83 @@
+"""Reading migration files: statements located at 1-based line:column, syntax errors located,
+the rest of a broken file still read, and dbarch-ignore comments bound to the right statement."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbarch.lint.source import read_source
+
+
+def test_postgresql_statements_are_located_after_comments_and_multibyte_text() -> None:
+    text = "-- héllo wörld\nCREATE TABLE é (a int);\n\n/* c */ ALTER TABLE é\n  ADD COLUMN b int;\n"
+    source = read_source("m.sql", text, "postgresql")
+    assert [(s.line, s.column, s.end_line, s.kind) for s in source.statements] == [
+        (2, 1, 2, "CreateStmt"),
+        (4, 9, 5, "AlterTableStmt"),
+    ]
+    assert source.statements[1].text == "ALTER TABLE é\n  ADD COLUMN b int"
+    assert source.problems == []
+
+
+def test_a_syntax_error_is_located_and_the_other_statements_are_still_read() -> None:
+    text = "CREATE TABLE t (a int);\nSELECT FROM WHERE;\nCREATE INDEX i ON t (a)"
+    source = read_source("m.sql", text, "postgresql")
+    assert [s.kind for s in source.statements] == ["CreateStmt", "IndexStmt"]
+    assert source.statements[1].line == 3
+    (problem,) = source.problems
+    assert (problem.file, problem.line, problem.column) == ("m.sql", 2, 13)
+    assert "WHERE" in problem.message
+
+
+def test_last_statement_without_semicolon_keeps_its_own_text_after_a_syntax_error() -> None:
+    source = read_source("m.sql", "SELEC 1;\nCREATE INDEX i ON t (a)", "postgresql")
+    assert source.statements[0].text == "CREATE INDEX i ON t (a)"
+
+
+def test_mysql_statements_are_located_and_kept_as_sqlglot_trees() -> None:
+    text = "ALTER TABLE t ADD COLUMN c INT, ALGORITHM=COPY;\n\nCREATE INDEX i ON t (a) LOCK=NONE;"
+    source = read_source("m.sql", text, "mysql")
+    assert [(s.line, s.column, s.kind) for s in source.statements] == [
+        (1, 1, "Alter"), (3, 1, "Command"),
+    ]
+
+
+def test_mysql_syntax_error_is_located() -> None:
+    source = read_source("m.sql", "SELECT 1;\nALTER TABLE WHERE;\nSELECT 2;", "mysql")
+    assert len(source.statements) == 2
+    (problem,) = source.problems
+    assert problem.line == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "covered"),
+    [
+        ("-- dbarch-ignore: L101 table is empty\nCREATE INDEX i ON t (a);\n"
+         "CREATE INDEX j ON t (b);", [True, False]),
+        ("CREATE INDEX i ON t (a);\nCREATE INDEX j ON t (b); -- dbarch-ignore: L101 tiny\n",
+         [False, True]),
+        ("-- dbarch-ignore-file: index-not-concurrent one-off load\nCREATE INDEX i ON t (a);\n"
+         "CREATE INDEX j ON t (b);", [True, True]),
+    ],
+)
+def test_ignore_comments_cover_the_next_statement_or_the_file(
+    text: str, covered: list[bool]
+) -> None:
+    source = read_source("m.sql", text, "postgresql")
+    got = [bool(s.ignores) for s in source.statements]
+    assert got == covered
+    reasons = [r for s in source.statements for r in s.ignores.values()]
+    assert all(reasons)
+
+
+def test_ignore_without_a_reason_suppresses_nothing_and_says_so() -> None:
+    source = read_source("m.sql", "-- dbarch-ignore: L101\nCREATE INDEX i ON t (a);", "postgresql")
+    assert source.statements[0].ignores == {}
+    (notice,) = source.notices
+    assert notice.line == 1 and "reason" in notice.message
+
+
+def test_several_rules_in_one_comment() -> None:
+    text = "-- dbarch-ignore: L101, L601 built at night\nCREATE INDEX i ON t (a);"
+    source = read_source("m.sql", text, "postgresql")
+    assert source.statements[0].ignores == {"l101": "built at night", "l601": "built at night"}
