@@ -7,6 +7,7 @@ only `dbarch.verify` (through `dbarch.engines`) opens connections.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -20,6 +21,9 @@ from dbarch.select.model import Decisions
 from dbarch.spec import load_spec
 from dbarch.spec.model import Spec
 from dbarch.verify.model import VerifyReport
+
+if TYPE_CHECKING:
+    from dbarch.lint.run import LintReport
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 DESIGN_FILE = "design.json"
@@ -120,3 +124,86 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
 
 def _spec(spec: Spec | str | Path) -> Spec:
     return spec if isinstance(spec, Spec) else load_spec(spec)
+
+
+def lint(
+    paths: list[str] | tuple[str, ...],
+    *,
+    dialect: str | None = None,
+    pg_version: int | None = None,
+    tool: str | None = None,
+    enable: tuple[str, ...] | list[str] = (),
+    disable: tuple[str, ...] | list[str] = (),
+    fail_on: str | None = None,
+    db: str | None = None,
+    config_start: Path | None = None,
+) -> LintReport:
+    """Lint migration files and folders (`dbarch lint`); the findings and what was read.
+
+    Settings come from the nearest `.dbarch.toml` or `pyproject.toml [tool.dbarch]` above
+    `config_start` (default: the working directory); the arguments given here win. `enable`
+    and `disable` add to the configured lists, and a rule enabled here is taken off the
+    configured `disable` list; `disable=("all",)` with `enable=("L101",)` runs L101 alone.
+    With `db`, the live catalog gives table sizes, row estimates, indexes and constraints, and
+    its server version decides version-dependent rules.
+    """
+    from dbarch.lint.config import load_config
+    from dbarch.lint.run import lint_paths
+
+    catalog = None
+    if db is not None:
+        from dbarch.engines.catalog import fetch_catalog
+
+        catalog = fetch_catalog(db)
+        if dialect is not None and dialect != catalog.dialect:
+            raise InputError([Problem("--db", f"the database is {catalog.dialect} but "
+                                      f"--dialect is {dialect}")])
+        dialect = catalog.dialect
+    start = Path.cwd() if config_start is None else Path(config_start)
+    overrides = {"dialect": dialect, "pg-version": pg_version, "tool": tool, "fail-on": fail_on}
+    config = load_config(start, overrides)
+    enable_, disable_ = _rule_choice(config.enable, config.disable, _split(enable), _split(disable))
+    config = config.model_copy(update={"enable": enable_, "disable": disable_})
+    report = lint_paths(list(paths), config, catalog)
+    if catalog is not None:
+        from dbarch.engines.base import redact
+
+        report.notices.insert(0, Problem(
+            redact(db or ""), f"{catalog.dialect} {catalog.server_version}, "
+            f"{len({id(t) for t in catalog.tables.values()})} tables: sizes, row estimates and "
+            "the server version come from this database"))
+    return report
+
+
+def _split(keys: tuple[str, ...] | list[str]) -> list[str]:
+    """Rule keys as given, `--enable L101,L102` split on commas."""
+    return [part.strip() for key in keys for part in key.split(",") if part.strip()]
+
+
+def _rule_choice(
+    configured_enable: list[str], configured_disable: list[str],
+    enable: list[str], disable: list[str],
+) -> tuple[list[str], list[str]]:
+    """The enable and disable lists once command-line choices are laid over configured ones.
+
+    `all` in a disable list switches off every rule but those enabled by name; the command
+    line's enable takes a rule off the configured disable list.
+    """
+    from dbarch.lint.rule import all_rules
+
+    registry = all_rules()
+
+    def code(key: str) -> str:
+        found = registry.find(key)
+        return found.code if found else key.lower() if key.lower() == "all" else key
+
+    cli_on = [code(k) for k in enable]
+    configured_on = [code(k) for k in configured_enable]
+    if "all" in (code(k) for k in disable):
+        return cli_on, [c for c in registry.rules if c not in cli_on]
+    on = [*configured_on, *cli_on]
+    if "all" in (code(k) for k in configured_disable):
+        off = [c for c in registry.rules if c not in on]
+    else:
+        off = [k for k in configured_disable if code(k) not in cli_on]
+    return on, [*off, *disable]
