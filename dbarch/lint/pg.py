@@ -217,3 +217,19 @@ def _advance_alter(ctx: Context, stmt: Statement) -> None:
             pending = ctx.pending_not_null.pop((cmd.get("name") or "").lower(), None)
             if pending:
                 ctx.not_null_checked.add(pending)
+
+
+def qualify_columns(expr: Any, prefix: str) -> Any:
+    """A pglast AST expression with bare column references qualified (`a * 2` → `new.a * 2`),
+    for moving a column expression into a row trigger. Edits `expr` in place and returns it."""
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    class _Qualify(Visitor):  # type: ignore[misc]
+        def visit_ColumnRef(self, ancestors: Any, node: Any) -> Any:
+            if len(node.fields) == 1:
+                return ast.ColumnRef(fields=(ast.String(sval=prefix), *node.fields))
+            return None
+
+    _Qualify()(expr)
+    return expr
