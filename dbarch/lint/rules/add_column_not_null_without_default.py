@@ -1,0 +1,118 @@
+"""L302 add-column-not-null-without-default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast, enums
+
+from dbarch.lint.context import Context
+from dbarch.lint.locks import ACCESS_EXCLUSIVE
+from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
+from dbarch.lint.pg_fix import parse_one, script, to_sql
+from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.rules.add_column_serial_or_identity import SERIAL_TYPES
+from dbarch.lint.rules.set_not_null import not_null_steps
+from dbarch.lint.statement import Statement
+
+# Constraint kinds that give every existing row a value, so NOT NULL holds at once.
+FILLS_ROWS = {"CONSTR_IDENTITY", "CONSTR_GENERATED"}
+REQUIRES_VALUE = {"CONSTR_NOTNULL", "CONSTR_PRIMARY"}
+
+
+@register
+class AddColumnNotNullWithoutDefault(Rule):
+    """ADD COLUMN ... NOT NULL without a DEFAULT fails on any table that already has rows.
+
+    Why: existing rows get NULL in the new column, which the NOT NULL (or PRIMARY KEY) forbids:
+    PostgreSQL scans the table under ACCESS EXCLUSIVE and aborts with `column "c" of relation
+    "t" contains null values`. The migration works on an empty development database and fails
+    in production, after having blocked the table for the length of the scan.
+
+    Lock: ACCESS EXCLUSIVE on the table (blocks every read and write) while it scans.
+
+    Instead: give existing rows a value with a non-volatile DEFAULT (from PostgreSQL 11 that is
+    a catalog change: no rewrite, no scan), or add the column nullable, backfill it in batches
+    and enforce NOT NULL through a validated CHECK (see L301):
+
+        ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';
+        -- or
+        ALTER TABLE orders ADD COLUMN region text;
+        -- backfill in batches, then:
+        ALTER TABLE orders ADD CONSTRAINT orders_region_not_null
+            CHECK (region IS NOT NULL) NOT VALID;
+        ALTER TABLE orders VALIDATE CONSTRAINT orders_region_not_null;
+        ALTER TABLE orders ALTER COLUMN region SET NOT NULL;
+        ALTER TABLE orders DROP CONSTRAINT orders_region_not_null;
+
+    Exempt: a table created earlier in the same migration; columns whose values come from an
+    identity, a serial type or a generated expression (L304 and L305 judge those).
+
+    Versions: before PostgreSQL 11 a non-null DEFAULT rewrites the table (L303), so there the
+    nullable-then-backfill path is the safe one.
+    """
+
+    code = "L302"
+    name = "add-column-not-null-without-default"
+    severity = Severity.ERROR
+    nodes = ("AlterTableStmt",)
+    summary = "ADD COLUMN NOT NULL without a DEFAULT fails on a table that has rows"
+
+    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        table = relation(stmt.node.get("relation"))
+        if table is None or ctx.created_here(table):
+            return
+        for index, cmd in enumerate(alter_commands(stmt)):
+            definition = cmd.get("def") or {}
+            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
+                continue
+            column = definition["ColumnDef"]
+            kinds = {c.get("contype") for c in constraints(column)}
+            if not kinds & REQUIRES_VALUE or kinds & FILLS_ROWS or _has_default(column):
+                continue
+            if type_name(column.get("typeName")).lower() in SERIAL_TYPES:
+                continue
+            name = column.get("colname", "")
+            word = "PRIMARY KEY" if "CONSTR_PRIMARY" in kinds else "NOT NULL"
+            yield self.finding(
+                stmt,
+                f"ADD COLUMN {name} {word} without a DEFAULT fails as soon as {table} has a "
+                f"row (\"column {name} contains null values\"), after scanning it under ACCESS "
+                "EXCLUSIVE",
+                table=table, lock=ACCESS_EXCLUSIVE, fix=_fix(stmt, index, table, name, ctx),
+                note=("PRIMARY KEY makes the column NOT NULL; add the key afterwards with "
+                      "CREATE UNIQUE INDEX CONCURRENTLY and ADD PRIMARY KEY USING INDEX (L204)")
+                if "CONSTR_PRIMARY" in kinds else None,
+            )
+
+
+def _has_default(column: dict) -> bool:
+    """A DEFAULT that is not NULL: existing rows get it."""
+    for constraint in constraints(column):
+        if constraint.get("contype") != "CONSTR_DEFAULT":
+            continue
+        expr = constraint.get("raw_expr") or {}
+        kind, body = unwrap(expr) if expr else ("", {})
+        return not (kind == "A_Const" and body.get("isnull"))
+    return False
+
+
+def _fix(stmt: Statement, index: int, table: str, column: str, ctx: Context) -> str:
+    """The column added nullable, then the CHECK-first NOT NULL; or the DEFAULT route."""
+    tree = parse_one(stmt.text)
+    cmd = tree.cmds[index]
+    definition = cmd.def_
+    keep = tuple(c for c in definition.constraints or ()
+                 if c.contype not in (enums.ConstrType.CONSTR_NOTNULL,
+                                      enums.ConstrType.CONSTR_PRIMARY))
+    definition.constraints = keep or None
+    nullable = to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(cmd,),
+                                         objtype=tree.objtype))
+    steps = []
+    if ctx.pg_version >= 11:
+        steps.append("-- either give existing rows a constant (no rewrite on PostgreSQL 11+):")
+        steps.append(f"--   {nullable} NOT NULL DEFAULT <value>;")
+        steps.append("-- or add it nullable, backfill in batches, then enforce NOT NULL:")
+    steps.append(nullable)
+    steps.append("-- backfill existing rows in batches by primary key (L505), then:")
+    return script(*steps, *not_null_steps(table, column, ctx))

@@ -1,0 +1,104 @@
+"""L305 add-column-stored-generated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import enums
+
+from dbarch.lint.context import Context
+from dbarch.lint.locks import ACCESS_EXCLUSIVE
+from dbarch.lint.pg import alter_commands, constraints, qualify_columns, relation
+from dbarch.lint.pg_fix import object_name, parse_one, quote_name, script, to_sql
+from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.statement import Statement
+
+
+@register
+class AddColumnStoredGenerated(Rule):
+    """Adding a STORED generated column to an existing table rewrites the whole table.
+
+    Why: PostgreSQL computes the expression for every existing row and writes it into a new
+    copy of the table, rebuilding every index, while holding ACCESS EXCLUSIVE: reads and
+    writes stop for the whole rewrite. PostgreSQL 12 to 17 only have STORED generated columns
+    (VIRTUAL ones, computed on read, arrive in 18).
+
+    Lock: ACCESS EXCLUSIVE on the table (blocks every read and write) for the whole rewrite.
+
+    Instead: add a plain nullable column, keep it computed for new and changed rows with a
+    BEFORE trigger, and fill existing rows in batches; or, when the value is only searched or
+    sorted on, index the expression itself (CREATE INDEX CONCURRENTLY … ((price * qty)))
+    and compute it in queries or a view.
+
+        ALTER TABLE order_items ADD COLUMN total bigint;
+        CREATE FUNCTION order_items_total_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN new.total := new.price * new.qty; RETURN new; END $$;
+        CREATE TRIGGER order_items_total_fill BEFORE INSERT OR UPDATE ON order_items
+            FOR EACH ROW EXECUTE FUNCTION order_items_total_fill();
+        UPDATE order_items SET total = price * qty WHERE id BETWEEN 1 AND 10000;  -- … batches
+
+    The trigger column is writable, unlike a generated one; restrict writes in the application
+    or revoke UPDATE on the column.
+
+    Exempt: a table created earlier in the same migration.
+    """
+
+    code = "L305"
+    name = "add-column-stored-generated"
+    severity = Severity.ERROR
+    nodes = ("AlterTableStmt",)
+    scales_with_table = True
+    summary = "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED rewrites the table"
+
+    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        table = relation(stmt.node.get("relation"))
+        if table is None or ctx.created_here(table):
+            return
+        for index, cmd in enumerate(alter_commands(stmt)):
+            definition = cmd.get("def") or {}
+            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
+                continue
+            column = definition["ColumnDef"]
+            stored = any(c.get("contype") == "CONSTR_GENERATED"
+                         and c.get("generated_kind", "s") == "s" for c in constraints(column))
+            if not stored:
+                continue
+            name = column.get("colname", "")
+            yield self.finding(
+                stmt,
+                f"ADD COLUMN {name} GENERATED … STORED computes and writes it for every row of "
+                f"{table}: a full rewrite under ACCESS EXCLUSIVE",
+                table=table, lock=ACCESS_EXCLUSIVE, fix=_fix(stmt, index, table),
+            )
+
+
+def _fix(stmt: Statement, index: int, table: str) -> str:
+    """A plain column filled by a BEFORE trigger, and existing rows in batches."""
+    tree = parse_one(stmt.text)
+    definition = tree.cmds[index].def_
+    expression = None
+    keep = []
+    for constraint in definition.constraints or ():
+        if constraint.contype == enums.ConstrType.CONSTR_GENERATED:
+            expression = constraint.raw_expr
+        elif constraint.contype != enums.ConstrType.CONSTR_NOTNULL:
+            keep.append(constraint)
+    definition.constraints = tuple(keep) or None
+    rel = to_sql(tree.relation)
+    column = definition.colname
+    col = quote_name(column)
+    computed = to_sql(expression)
+    in_trigger = to_sql(qualify_columns(expression, "new"))
+    bare = table.rsplit(".", 1)[-1]
+    schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
+    function = schema + object_name(bare, column, "fill")
+    trigger = object_name(bare, column, "fill")
+    return script(
+        to_sql(tree),
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN new.{col} := {in_trigger}; RETURN new; END $$",
+        f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {rel} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        "-- existing rows in batches by primary key, one transaction each:",
+        f"UPDATE {rel} SET {col} = {computed} WHERE id BETWEEN 1 AND 10000",
+    )

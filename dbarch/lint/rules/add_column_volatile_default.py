@@ -1,0 +1,133 @@
+"""L303 add-column-volatile-default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast, enums
+
+from dbarch.lint.context import Context
+from dbarch.lint.locks import ACCESS_EXCLUSIVE
+from dbarch.lint.pg import alter_commands, constraints, function_names, relation, unwrap
+from dbarch.lint.pg import volatile_functions as volatile
+from dbarch.lint.pg_fix import parse_one, quote_name, script, to_sql
+from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.rules.set_not_null import not_null_steps
+from dbarch.lint.statement import Statement
+
+# PostgreSQL 11 stores a non-volatile default in the catalog instead of writing it to each row.
+FAST_DEFAULT_SINCE = 11
+
+
+@register
+class AddColumnVolatileDefault(Rule):
+    """ADD COLUMN with a volatile DEFAULT (before PostgreSQL 11: any DEFAULT) rewrites the table.
+
+    Why: a default that must be computed per row (`random()`, `gen_random_uuid()`,
+    `clock_timestamp()`, `nextval()`) is written into every existing row: PostgreSQL rewrites
+    the table and rebuilds all its indexes while holding ACCESS EXCLUSIVE, so reads and writes
+    stop for the whole copy. A constant or a STABLE default such as `now()` is evaluated once
+    and kept in the catalog (PostgreSQL 11+): no rewrite, every existing row reads the same
+    value.
+
+    Lock: ACCESS EXCLUSIVE on the table (blocks every read and write) for the whole rewrite.
+
+    Instead: add the column without a default, set the default for new rows in a second
+    statement (both are catalog changes), then fill existing rows in batches:
+
+        ALTER TABLE orders ADD COLUMN token uuid;
+        ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();
+        UPDATE orders SET token = gen_random_uuid()
+            WHERE token IS NULL AND id BETWEEN 1 AND 10000;   -- … every batch
+
+    If the column must be NOT NULL, add that afterwards with the CHECK-first recipe (L301).
+
+    Exempt: a table created earlier in the same migration; DEFAULT NULL.
+
+    Versions: before PostgreSQL 11 every non-null DEFAULT on ADD COLUMN rewrites the table,
+    constants included. A user-defined function counts as volatile only when dbarch knows it is
+    (data/functions.yaml lists PostgreSQL's volatile built-ins and common extensions'); a
+    domain type with constraints also forces a rewrite, which dbarch cannot see.
+    """
+
+    code = "L303"
+    name = "add-column-volatile-default"
+    severity = Severity.ERROR
+    nodes = ("AlterTableStmt",)
+    scales_with_table = True
+    summary = "ADD COLUMN with a volatile DEFAULT rewrites the whole table"
+
+    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        table = relation(stmt.node.get("relation"))
+        if table is None or ctx.created_here(table):
+            return
+        for index, cmd in enumerate(alter_commands(stmt)):
+            definition = cmd.get("def") or {}
+            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
+                continue
+            column = definition["ColumnDef"]
+            default = _default(column)
+            if default is None:
+                continue
+            name = column.get("colname", "")
+            calls = sorted({f for f in function_names(default) if f in volatile()})
+            if calls:
+                why = f"its DEFAULT calls volatile {', '.join(f'{c}()' for c in calls)}"
+            elif ctx.pg_version < FAST_DEFAULT_SINCE:
+                why = (f"before PostgreSQL {FAST_DEFAULT_SINCE} every non-null DEFAULT is "
+                       "written into each row")
+            else:
+                continue
+            yield self.finding(
+                stmt,
+                f"ADD COLUMN {name} rewrites {table} under ACCESS EXCLUSIVE: {why}",
+                table=table, lock=ACCESS_EXCLUSIVE, fix=_fix(stmt, index, table, ctx),
+            )
+
+
+def _default(column: dict) -> dict | None:
+    """The column's DEFAULT expression, unless it is absent or NULL."""
+    for constraint in constraints(column):
+        if constraint.get("contype") == "CONSTR_DEFAULT":
+            expr = constraint.get("raw_expr")
+            if not expr:
+                return None
+            kind, body = unwrap(expr)
+            return None if kind == "A_Const" and body.get("isnull") else expr
+    return None
+
+
+def _fix(stmt: Statement, index: int, table: str, ctx: Context) -> str:
+    """Add the column bare, set the default for new rows, fill old rows in batches."""
+    tree = parse_one(stmt.text)
+    cmd = tree.cmds[index]
+    definition = cmd.def_
+    default = None
+    keep = []
+    not_null = False
+    for constraint in definition.constraints or ():
+        if constraint.contype == enums.ConstrType.CONSTR_DEFAULT:
+            default = constraint.raw_expr
+        elif constraint.contype == enums.ConstrType.CONSTR_NOTNULL:
+            not_null = True
+        else:
+            keep.append(constraint)
+    definition.constraints = tuple(keep) or None
+    rel = to_sql(tree.relation)
+    col = quote_name(definition.colname)
+    value = to_sql(default)
+    set_default = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_ColumnDefault,
+                                    name=definition.colname, def_=default,
+                                    behavior=enums.DropBehavior.DROP_RESTRICT)
+    steps = [
+        to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(cmd,), objtype=tree.objtype)),
+        "-- new rows get the default from here on (a catalog change, no rewrite):",
+        to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(set_default,),
+                                  objtype=tree.objtype)),
+        "-- existing rows in batches by primary key, one transaction each:",
+        f"UPDATE {rel} SET {col} = {value} WHERE {col} IS NULL AND id BETWEEN 1 AND 10000",
+    ]
+    if not_null:
+        steps += ["-- when every batch is done, NOT NULL without a long lock:",
+                  *not_null_steps(table, definition.colname, ctx)]
+    return script(*steps)
