@@ -50,7 +50,7 @@ def test_clean_file_exits_0(project: Path) -> None:
     (project / "db/0001.sql").write_text(CLEAN)
     result = lint("db")
     assert result.exit_code == 0, result.output
-    assert result.output == "no findings — 1 statement in 1 file, 1 rules\n"
+    assert result.output == "no findings — 1 statement in 1 file, 1 rule\n"
 
 
 def test_finding_exits_1_with_a_compiler_line_lock_and_fix(project: Path) -> None:
@@ -82,7 +82,7 @@ def test_suppressed_findings_are_listed_with_their_reason_and_never_fail(project
         "suppressed by dbarch-ignore (1):",
         "  db/0001.sql:2:1: error L101 index-not-concurrent: reason: orders is empty until the "
         "launch",
-        "no findings — 1 statement in 1 file, 1 rules; 1 suppressed",
+        "no findings — 1 statement in 1 file, 1 rule; 1 suppressed",
     ]
     payload = json.loads(lint("db", "--format", "json").output)
     assert payload["findings"][0]["suppressed"] == "orders is empty until the launch"

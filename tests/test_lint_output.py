@@ -95,7 +95,7 @@ def test_text_summary_counts_against_the_fail_on_floor() -> None:
     assert "(1 at or above error)" in text.splitlines()[-1]
     clean = lint_text.render(LintReport(files=["a.sql"], statements=1, rules=["L101"]),
                              Severity.WARNING)
-    assert clean == "no findings — 1 statement in 1 file, 1 rules\n"
+    assert clean == "no findings — 1 statement in 1 file, 1 rule\n"
 
 
 def test_colour_only_changes_escapes_not_the_text() -> None:

@@ -42,9 +42,13 @@ def render(report: LintReport, base: Path | None = None) -> str:
     lines.extend(_problem(p, "error", base) for p in report.problems)
     lines.extend(_problem(p, "notice", base) for p in report.notices if p.line is not None)
     suppressed = len(report.findings) - len(report.active)
-    lines.append(f"dbarch lint: {len(report.active)} findings, {suppressed} suppressed, "
-                 f"{len(report.problems)} errors in {len(report.files)} files")
+    lines.append(f"dbarch lint: {_count(len(report.active), 'finding')}, {suppressed} suppressed, "
+                 f"{_count(len(report.problems), 'error')} in {_count(len(report.files), 'file')}")
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' * (number != 1)}"
 
 
 def _finding(finding: Finding, base: Path | None) -> str:

@@ -116,7 +116,7 @@ def _problem(console: Console, problem: Problem, kind: str) -> None:
 def _summary(report: LintReport, floor: Severity) -> Text:
     files, statements = len(report.files), report.statements
     scope = (f"{statements} statement{'s' * (statements != 1)} in {files} "
-             f"file{'s' * (files != 1)}, {len(report.rules)} rules")
+             f"file{'s' * (files != 1)}, {len(report.rules)} rule{'s' * (len(report.rules) != 1)}")
     active = report.active
     parts = []
     for severity in sorted(Severity, reverse=True):
