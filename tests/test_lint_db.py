@@ -272,3 +272,21 @@ def test_mariadb_catalog_matches_the_server(
     assert report.problems == []
     assert all("mysql" in all_rules().rules[c].dialects for c in report.rules)
     assert report.notices[0].message.startswith(f"mysql {catalog.server_version},")
+
+
+def test_mariadb_table_copy_is_judged_by_the_live_table_size(
+    mariadb_database: tuple[str, pymysql.connections.Connection], tmp_path: Path
+) -> None:
+    name, _ = mariadb_database
+    url = MARIADB_URL.rsplit("/", 1)[0] + f"/{name}"
+    path = _write(tmp_path, "ALTER TABLE small ADD COLUMN c INT, ALGORITHM=COPY;\n"
+                            "ALTER TABLE big ADD COLUMN c INT, ALGORITHM=COPY;\n")
+    report = api.lint([path], disable=["all"], enable=["L701"], db=url, config_start=tmp_path)
+    small, big = sorted(report.findings, key=lambda f: f.line)
+    assert (small.code, small.table, small.severity) == ("L701", "small", Severity.INFO)
+    assert small.note is not None and "small (~5 rows" in small.note
+    assert (big.table, big.severity) == ("big", Severity.ERROR)
+    assert big.note is not None and "big holds ~" in big.note
+    offline = api.lint([path], dialect="mysql", disable=["all"], enable=["L701"],
+                       config_start=tmp_path)
+    assert [f.severity for f in offline.findings] == [Severity.ERROR, Severity.ERROR]
