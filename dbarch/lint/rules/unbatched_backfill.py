@@ -60,7 +60,7 @@ class UnbatchedBackfill(Rule):
             if not where or _pg_bounded(where):
                 return
         else:
-            table, where = _mysql_target(stmt)
+            table, where = mysql_target(stmt)
             if where is None or stmt.node.args.get("limit") is not None or _mysql_bounded(where):
                 return
         if table is None or ctx.created_here(table):
@@ -206,7 +206,8 @@ def _pg_limited(select: dict[str, Any] | None) -> bool:
 
 
 # --- MySQL --------------------------------------------------------------------------------
-def _mysql_target(stmt: Statement) -> tuple[str | None, Any]:
+def mysql_target(stmt: Statement) -> tuple[str | None, Any]:
+    """The table a MySQL UPDATE/DELETE changes and its WHERE condition (None without one)."""
     from sqlglot import exp
 
     node = stmt.node

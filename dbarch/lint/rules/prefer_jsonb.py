@@ -1,0 +1,97 @@
+"""L501 prefer-jsonb."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pglast import ast
+
+from dbarch.lint.context import Context
+from dbarch.lint.pg import alter_commands, relation, type_name, unwrap
+from dbarch.lint.pg_fix import parse_one, to_sql
+from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.statement import Statement
+
+
+@register
+class PreferJsonb(Rule):
+    """A column declared `json` stores text that is parsed again on every read; use `jsonb`.
+
+    Why: `json` keeps the input text verbatim. Every `->`, `->>` or `@>` re-parses the whole
+    document, it has no equality operator (so no DISTINCT, GROUP BY, UNIQUE or plain B-tree
+    index on it) and no GIN operator class, so containment and key-existence queries cannot
+    use an index. `jsonb` stores the parsed binary form: faster to query, indexable with GIN
+    (`jsonb_ops`, `jsonb_path_ops`), comparable. Changing the type later rewrites the table
+    (`ALTER COLUMN … TYPE jsonb` converts every row under ACCESS EXCLUSIVE), so choose it when
+    the column is created.
+
+    Instead:
+
+        CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb NOT NULL);
+        CREATE INDEX CONCURRENTLY events_payload_idx ON events USING gin (payload jsonb_path_ops);
+
+    Exempt: keep `json` when the exact input text matters (key order, duplicate keys,
+    whitespace: an audit copy of a received payload); record why with
+    `-- dbarch-ignore: L501 <reason>`.
+    """
+
+    code = "L501"
+    name = "prefer-jsonb"
+    severity = Severity.WARNING
+    nodes = ("CreateStmt", "AlterTableStmt")
+    summary = "json column: jsonb is indexable, comparable and faster to query"
+
+    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        table = relation(stmt.node.get("relation")) or "the table"
+        for column, verb in _json_columns(stmt):
+            yield self.finding(
+                stmt,
+                f"{table}.{column} is {verb} json: re-parsed on every read, no equality and no "
+                "GIN index; declare it jsonb",
+                table=table, fix=_fix(stmt),
+            )
+
+
+def _json_columns(stmt: Statement) -> Iterator[tuple[str, str]]:
+    """(column, how it is declared) for every json column the statement declares."""
+    if stmt.kind == "CreateStmt":
+        for item in stmt.node.get("tableElts") or []:
+            kind, body = unwrap(item)
+            if kind == "ColumnDef" and _is_json(body.get("typeName")):
+                yield body.get("colname", ""), "declared"
+        return
+    for cmd in alter_commands(stmt):
+        definition = (cmd.get("def") or {}).get("ColumnDef") or {}
+        if not _is_json(definition.get("typeName")):
+            continue
+        if cmd.get("subtype") == "AT_AddColumn":
+            yield definition.get("colname", ""), "added as"
+        elif cmd.get("subtype") == "AT_AlterColumnType":
+            yield cmd.get("name", ""), "changed to"
+
+
+def _is_json(type_node: dict[str, Any] | None) -> bool:
+    return type_name(type_node).lower() == "json"
+
+
+def _fix(stmt: Statement) -> str:
+    """The statement with every json type (arrays included) written as jsonb."""
+    tree = parse_one(stmt.text)
+
+    def visit(node: Any) -> None:
+        if isinstance(node, ast.TypeName):
+            names = node.names or ()
+            if names and isinstance(names[-1], ast.String) and names[-1].sval == "json":
+                # jsonb is an ordinary type name: no pg_catalog prefix needed
+                node.names = (ast.String(sval="jsonb"),)
+            return
+        if isinstance(node, ast.Node):
+            for attr in node:
+                visit(getattr(node, attr))
+        elif isinstance(node, tuple | list):
+            for item in node:
+                visit(item)
+
+    visit(tree)
+    return f"{to_sql(tree)};"
