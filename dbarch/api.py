@@ -23,7 +23,10 @@ from dbarch.spec.model import Spec
 from dbarch.verify.model import VerifyReport
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dbarch.lint.run import LintReport
+    from dbarch.migrate.rehearse import Rehearsal
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 DESIGN_FILE = "design.json"
@@ -207,3 +210,47 @@ def _rule_choice(
     else:
         off = [k for k in configured_disable if code(k) not in cli_on]
     return on, [*off, *disable]
+
+
+def rehearse(
+    migration: str | Path,
+    db: str,
+    *,
+    schema: str | Path | None = None,
+    scratch: str | None = None,
+    rows: int | None = None,
+    workers: int | None = None,
+    tolerance_ms: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Rehearsal:
+    """Rehearse a PostgreSQL migration file under load (`dbarch migrate rehearse`).
+
+    A scratch database is created on the server of `scratch` (default: `db`'s), given the
+    schema in the DDL file `schema` (default: `pg_dump --schema-only` of `db`), filled with
+    `rows` synthetic rows per touched table, and dropped at the end. The migration runs there
+    statement by statement while `workers` connections read and write the touched tables;
+    each statement's locks, waits and rewrites are measured, and `db`'s catalog gives the
+    real table sizes the verdicts extrapolate to. The `db` database itself is only read.
+    """
+    from dbarch.engines.rehearse import rehearse as run_rehearsal
+    from dbarch.migrate import rehearse as model
+
+    text = _read_text_file(migration, "migration")
+    ddl = _read_text_file(schema, "--schema") if schema is not None else None
+    return run_rehearsal(
+        text, db=db, path=str(migration), schema=ddl,
+        schema_path=str(schema) if schema is not None else None, scratch=scratch,
+        rows=model.DEFAULT_ROWS if rows is None else rows,
+        workers=model.DEFAULT_WORKERS if workers is None else workers,
+        tolerance_ms=model.TOLERANCE_MS if tolerance_ms is None else tolerance_ms,
+        progress=progress,
+    )
+
+
+def _read_text_file(path: str | Path, what: str) -> str:
+    """A text file's content, or a located error naming what it was meant to be."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(path), f"cannot read the {what} file: "
+                                  f"{getattr(exc, 'strerror', None) or exc}")]) from None

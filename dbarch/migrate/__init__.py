@@ -1,0 +1,1 @@
+"""Zero-downtime migrations: planning schema changes and rehearsing them under load."""
