@@ -1,0 +1,384 @@
+"""L306 change-column-type."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from dbarch.lint.context import Context
+from dbarch.lint.locks import ACCESS_EXCLUSIVE
+from dbarch.lint.pg import (
+    alter_commands,
+    column_ref,
+    relation,
+    setting_value,
+    type_mods,
+    type_name,
+    type_text,
+    unwrap,
+)
+from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.statement import Statement
+
+COMPARE: dict[str, Callable[[int, int], bool]] = {">=": operator.ge, "==": operator.eq}
+
+
+@cache
+def type_changes() -> dict[str, Any]:
+    """The no-rewrite type changes and the UTC zones, from data/type_changes.yaml."""
+    text = resources.files("dbarch.lint").joinpath("data/type_changes.yaml").read_text()
+    return dict(YAML(typ="safe").load(text))
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A column type as the rule compares it: catalog name, integer modifiers, array or not."""
+
+    name: str
+    mods: tuple[int, ...] = ()
+    array: bool = False
+    text: str = ""
+
+    @classmethod
+    def of(cls, type_node: dict[str, Any]) -> ColumnType:
+        return cls(type_name(type_node).lower(), tuple(type_mods(type_node)),
+                   bool(type_node.get("arrayBounds")), type_text(type_node))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rule concludes about one ALTER COLUMN TYPE."""
+
+    severity: Severity | None  # None: no finding
+    message: str = ""
+    fix: str | None = None  # "rewrite" (expand and contract), "utc" (SET TIME ZONE first), both
+
+
+@register
+class ChangeColumnType(Rule):
+    """Changing a column's type rewrites the table, unless the change is one PostgreSQL can skip.
+
+    Why: `ALTER COLUMN … TYPE` converts every row into a new copy of the table and rebuilds
+    every index, holding ACCESS EXCLUSIVE throughout: reads and writes stop for as long as the
+    copy takes, and the disk briefly holds both copies.
+
+    Lock: ACCESS EXCLUSIVE on the table (blocks every read and write) for the whole rewrite.
+
+    Not flagged (data/type_changes.yaml, each one verified on PostgreSQL 15): varchar(n) to a
+    longer varchar or to varchar/text; text to varchar without a length; numeric(p,s) to a
+    larger precision at the same scale, or to numeric; varbit(n) to a longer varbit; a higher
+    or dropped precision of timestamp, timestamptz, time and timetz; cidr to inet; and, from
+    PostgreSQL 12, timestamp <-> timestamptz while the session TimeZone is UTC. These take
+    ACCESS EXCLUSIVE only for a catalog update. A USING clause that is the bare column (or the
+    column cast to the new type) changes nothing; any other USING expression rewrites.
+    Arrays of these types always rewrite.
+
+    Instead: expand and contract. Add a column of the new type, keep it in step with a trigger,
+    backfill it in batches, swap the names in one short transaction, drop the old column once
+    nothing reads it:
+
+        ALTER TABLE orders ADD COLUMN total_new bigint;
+        CREATE FUNCTION orders_total_new_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN new.total_new := CAST(new.total AS bigint); RETURN new; END $$;
+        CREATE TRIGGER orders_total_new_sync BEFORE INSERT OR UPDATE ON orders
+            FOR EACH ROW EXECUTE FUNCTION orders_total_new_sync();
+        UPDATE orders SET total_new = CAST(total AS bigint) WHERE id BETWEEN 1 AND 10000;
+        -- indexes and constraints of total, rebuilt CONCURRENTLY on total_new, then:
+        BEGIN;
+        DROP TRIGGER orders_total_new_sync ON orders;
+        DROP FUNCTION orders_total_new_sync();
+        ALTER TABLE orders RENAME COLUMN total TO total_old;
+        ALTER TABLE orders RENAME COLUMN total_new TO total;
+        COMMIT;
+
+    To shorten a varchar, keep the type and add the limit as a CHECK … NOT VALID, then
+    VALIDATE it (no rewrite, no long lock).
+
+    timestamp <-> timestamptz: run `SET TIME ZONE 'UTC'` first (PostgreSQL 12+): the table is
+    not rewritten, but every index on the column is still rebuilt under ACCESS EXCLUSIVE, and
+    existing values are read as UTC; if they were written in another zone, convert them with
+    USING … AT TIME ZONE (which rewrites).
+
+    Exempt: a table created earlier in the same migration.
+
+    The rule knows a column's current type from the CREATE TABLE / ADD COLUMN / earlier type
+    change in the files linted in the same run (migrations in order); without it, it flags the
+    change as a warning naming the old types for which it would not rewrite.
+    """
+
+    code = "L306"
+    name = "change-column-type"
+    severity = Severity.ERROR
+    nodes = ("AlterTableStmt", "CreateStmt", "VariableSetStmt", "TransactionStmt")
+    scales_with_table = True
+    summary = "ALTER COLUMN TYPE rewrites the table unless the change is binary compatible"
+
+    def __init__(self) -> None:
+        # Column types seen so far in this run: later migration files alter earlier tables.
+        self.columns: dict[tuple[str, str], ColumnType] = {}
+        self._file: tuple[str, int] = ("", -1)
+        self._utc = False  # SET TIME ZONE to a zero-offset zone earlier in this file
+        self._utc_local = False  # … with SET LOCAL: until the transaction ends
+
+    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        self._follow_file(stmt)
+        if stmt.kind == "VariableSetStmt":
+            self._note_timezone(stmt.node)
+        elif stmt.kind == "TransactionStmt":
+            if stmt.node.get("kind") in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK"):
+                self._utc_local = False
+        elif stmt.kind == "CreateStmt":
+            self._note_create(stmt.node)
+        else:
+            yield from self._check_alter(stmt, ctx)
+
+    # --- the ALTER TABLE ------------------------------------------------------------------
+    def _check_alter(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        table = relation(stmt.node.get("relation"))
+        if table is None:
+            return
+        key = _bare(table)
+        for index, cmd in enumerate(alter_commands(stmt)):
+            subtype = cmd.get("subtype")
+            definition = (cmd.get("def") or {}).get("ColumnDef") or {}
+            if subtype == "AT_AddColumn" and definition.get("typeName"):
+                self.columns[(key, definition.get("colname", "").lower())] = \
+                    ColumnType.of(definition["typeName"])
+                continue
+            if subtype != "AT_AlterColumnType" or not definition.get("typeName"):
+                continue
+            column = cmd.get("name") or ""
+            new = ColumnType.of(definition["typeName"])
+            old = self.columns.get((key, column.lower()))
+            self.columns[(key, column.lower())] = new
+            if ctx.created_here(table):
+                continue
+            verdict = self.judge(table, column, old, new, definition.get("raw_default"),
+                                 ctx.pg_version)
+            if verdict.severity is None:
+                continue
+            fix = None
+            if verdict.fix == "rewrite":
+                fix = _rewrite_fix(stmt, index, table, column, new)
+            elif verdict.fix == "utc":
+                fix = _utc_fix(table, column, new)
+            elif verdict.fix == "utc+rewrite":
+                fix = (f"-- if {column} is a timestamp type, no rewrite:\n"
+                       f"{_utc_fix(table, column, new)}\n-- otherwise expand and contract:\n"
+                       f"{_rewrite_fix(stmt, index, table, column, new)}")
+            yield self.finding(stmt, verdict.message, table=table, lock=ACCESS_EXCLUSIVE,
+                               fix=fix, severity=verdict.severity)
+
+    def judge(self, table: str, column: str, old: ColumnType | None, new: ColumnType,
+              using: dict[str, Any] | None, version: int) -> Verdict:
+        """The verdict on changing `table.column` from `old` (None: unknown) to `new`."""
+        utc = self._utc or self._utc_local
+        rewrite = f"changing {table}.{column} "
+        if using and not _trivial_using(using, column, new):
+            return Verdict(Severity.ERROR, f"{rewrite}with a USING expression computes every "
+                           f"row anew: {table} is rewritten under ACCESS EXCLUSIVE", "rewrite")
+        if old is not None:
+            rewrite += f"from {old.text} to {new.text} "
+            if _same(old, new):
+                return Verdict(None)
+            entry = _entry(old, new, version)
+            if entry is None:
+                later = _entry(old, new, 99)
+                when = (f" (from PostgreSQL {later['since']} it would not)"
+                        if later is not None and not later.get("condition") else "")
+                return Verdict(Severity.ERROR, f"{rewrite}rewrites {table} and its indexes "
+                               f"under ACCESS EXCLUSIVE{when}", "rewrite")
+            if entry.get("condition") != "utc":
+                return Verdict(None)
+            if utc:
+                return Verdict(Severity.INFO, f"{rewrite}does not rewrite {table} (TimeZone is "
+                               f"UTC), but rebuilds every index on {column} under ACCESS "
+                               "EXCLUSIVE and reads existing values as UTC")
+            return Verdict(Severity.WARNING, f"{rewrite}rewrites {table} unless the session "
+                           "TimeZone is UTC (dbarch saw no SET TIME ZONE 'UTC' before it); "
+                           f"even then every index on {column} is rebuilt", "utc")
+        rewrite += f"to {new.text} "
+        candidates = [e for e in type_changes()["changes"]
+                      if e["to"] == new.name and e["since"] <= version and not new.array
+                      and _new_side_ok(e, new)]
+        zone_entry = next((e for e in candidates if e.get("condition") == "utc"), None)
+        if zone_entry is not None and utc:
+            return Verdict(Severity.INFO, f"{rewrite}does not rewrite {table} if {column} is "
+                           f"{zone_entry['from']} (TimeZone is UTC), but rebuilds every index on "
+                           f"{column} under ACCESS EXCLUSIVE; from any other type it rewrites")
+        if not candidates:
+            return Verdict(Severity.ERROR, f"{rewrite}rewrites {table} and its indexes under "
+                           f"ACCESS EXCLUSIVE (unless {column} already is {new.text})", "rewrite")
+        unless = "; or ".join(e["describe"] for e in candidates)
+        return Verdict(Severity.WARNING, f"{rewrite}rewrites {table} under ACCESS EXCLUSIVE "
+                       f"unless the change is {unless} (dbarch cannot see {column}'s current "
+                       "type: it was not created in the migrations linted)",
+                       "utc+rewrite" if zone_entry is not None else "rewrite")
+
+    # --- what earlier statements said ------------------------------------------------------
+    def _follow_file(self, stmt: Statement) -> None:
+        """Forget per-file settings when a new file starts (session settings end with it)."""
+        path, index = self._file
+        if stmt.path != path or stmt.index < index:
+            self._utc = self._utc_local = False
+        self._file = (stmt.path, stmt.index)
+
+    def _note_create(self, node: dict[str, Any]) -> None:
+        table = _bare(relation(node.get("relation")) or "")
+        for item in node.get("tableElts") or []:
+            kind, body = unwrap(item)
+            if kind == "ColumnDef" and body.get("typeName"):
+                self.columns[(table, body.get("colname", "").lower())] = \
+                    ColumnType.of(body["typeName"])
+
+    def _note_timezone(self, node: dict[str, Any]) -> None:
+        if (node.get("name") or "").lower() != "timezone":
+            return
+        zones = {str(z).lower() for z in type_changes()["utc_zones"]}
+        utc = node.get("kind") == "VAR_SET_VALUE" and setting_value(node).lower() in zones
+        if node.get("is_local"):
+            self._utc_local = utc
+        else:
+            self._utc = utc
+            self._utc_local = False
+
+
+def _entry(old: ColumnType, new: ColumnType, version: int) -> dict[str, Any] | None:
+    """The no-rewrite entry that covers old → new on this version, if any."""
+    if old.array or new.array:
+        return None
+    for entry in type_changes()["changes"]:
+        if (entry["from"], entry["to"]) != (old.name, new.name) or entry["since"] > version:
+            continue
+        if _mods_ok(entry, old.mods, new.mods):
+            return entry
+    return None
+
+
+def _mods_ok(entry: dict[str, Any], old: tuple[int, ...], new: tuple[int, ...]) -> bool:
+    spec = entry["modifiers"]
+    if spec == "any":
+        return True
+    top = entry.get("max")
+    unbounded = not new or (top is not None and new == (top,))
+    if spec == "none" or unbounded:
+        return unbounded
+    if not old:
+        return False
+    defaults = entry.get("defaults") or []
+    old_full, new_full = _fill(old, defaults), _fill(new, defaults)
+    return all(COMPARE[op](n, o) for op, n, o in zip(spec, new_full, old_full, strict=False))
+
+
+def _new_side_ok(entry: dict[str, Any], new: ColumnType) -> bool:
+    """Whether some old type could reach `new` through this entry without a rewrite."""
+    if entry["modifiers"] == "none":
+        top = entry.get("max")
+        return not new.mods or (top is not None and new.mods == (top,))
+    return True
+
+
+def _fill(mods: tuple[int, ...], defaults: list[int | None]) -> tuple[int, ...]:
+    """numeric(10) → (10, 0): the modifiers a shorter list leaves implicit."""
+    out = list(mods)
+    for position in range(len(mods), len(defaults)):
+        if defaults[position] is not None:
+            out.append(int(defaults[position]))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _same(old: ColumnType, new: ColumnType) -> bool:
+    if (old.name, old.array) != (new.name, new.array):
+        return False
+    for entry in type_changes()["changes"]:
+        if entry["from"] == entry["to"] == old.name:
+            defaults = entry.get("defaults") or []
+            return _fill(old.mods, defaults) == _fill(new.mods, defaults)
+    return old.mods == new.mods
+
+
+def _trivial_using(using: dict[str, Any], column: str, new: ColumnType) -> bool:
+    """USING col, or USING col::newtype: the conversion PostgreSQL would apply anyway."""
+    if column_ref(using) == column:
+        return True
+    kind, body = unwrap(using)
+    return (kind == "TypeCast" and column_ref(body.get("arg")) == column
+            and ColumnType.of(body.get("typeName") or {}) == new)
+
+
+# --- fixes ----------------------------------------------------------------------------------
+def _rewrite_fix(stmt: Statement, index: int, table: str, column: str, new: ColumnType) -> str:
+    """Expand and contract; for a shorter varchar, first the CHECK that avoids the rewrite."""
+    from dbarch.lint.pg_fix import object_name, quote_name, quote_qualified
+
+    fix = _expand_contract(stmt, index, table, column, new)
+    if new.name == "varchar" and new.mods and not new.array:
+        name = object_name(_bare(table), column, "length")
+        rel, col = quote_qualified(table), quote_name(column)
+        fix = (f"-- to shorten it, keep the type and add the limit (no rewrite):\n"
+               f"ALTER TABLE {rel} ADD CONSTRAINT {name} CHECK (char_length({col}) <= "
+               f"{new.mods[0]}) NOT VALID;\n"
+               f"ALTER TABLE {rel} VALIDATE CONSTRAINT {name};\n"
+               f"-- otherwise expand and contract:\n{fix}")
+    return fix
+
+
+def _utc_fix(table: str, column: str, new: ColumnType) -> str:
+    from dbarch.lint.pg_fix import quote_name, quote_qualified
+
+    return (f"SET TIME ZONE 'UTC';\n"
+            f"ALTER TABLE {quote_qualified(table)} ALTER COLUMN {quote_name(column)} "
+            f"TYPE {new.text};\n"
+            "-- no table rewrite; indexes on the column are still rebuilt, and existing values "
+            "are read as UTC")
+
+
+def _expand_contract(stmt: Statement, index: int, table: str, column: str,
+                     new: ColumnType) -> str:
+    """A new column kept in step by a trigger, backfilled in batches, then swapped in."""
+    from dbarch.lint.pg import qualify_columns
+    from dbarch.lint.pg_fix import object_name, parse_one, quote_name, quote_qualified, script
+    from dbarch.lint.pg_fix import to_sql as sql
+
+    definition = parse_one(stmt.text).cmds[index].def_
+    rel, col = quote_qualified(table), quote_name(column)
+    fresh = quote_name(f"{column}_new")
+    bare = _bare(table)
+    schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
+    function = schema + object_name(bare, f"{column}_new", "sync")
+    trigger = object_name(bare, f"{column}_new", "sync")
+    type_sql = sql(definition.typeName)
+    expression = definition.raw_default  # the USING expression, if any
+    if expression is None:
+        expression = parse_one(f"SELECT CAST({col} AS {type_sql})").targetList[0].val
+    backfill = sql(expression)
+    in_trigger = sql(qualify_columns(expression, "new"))
+    old = quote_name(f"{column}_old")
+    return script(
+        f"ALTER TABLE {rel} ADD COLUMN {fresh} {type_sql}",
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN new.{fresh} := {in_trigger}; RETURN new; END $$",
+        f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {rel} "
+        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
+        "-- existing rows in batches by primary key, one transaction each:",
+        f"UPDATE {rel} SET {fresh} = {backfill} WHERE id BETWEEN 1 AND 10000",
+        f"-- rebuild {column}'s indexes and constraints on {column}_new (CONCURRENTLY, NOT "
+        "VALID + VALIDATE), then swap in one short transaction:",
+        "BEGIN",
+        f"DROP TRIGGER {trigger} ON {rel}",
+        f"DROP FUNCTION {function}()",
+        f"ALTER TABLE {rel} RENAME COLUMN {col} TO {old}",
+        f"ALTER TABLE {rel} RENAME COLUMN {fresh} TO {col}",
+        "COMMIT",
+        f"-- once nothing reads it: ALTER TABLE {rel} DROP COLUMN {old};",
+    )
+
+
+def _bare(table: str) -> str:
+    return table.lower().rsplit(".", 1)[-1]
