@@ -531,6 +531,46 @@ def test_l204_unique_on_a_new_column_and_constraint_clauses(pg: Scratch) -> None
                     "WHERE conname = 'users_tenant_email_key'") is True
 
 
+EDITED = [
+    ("L202", 'CREATE TABLE "Orders" (id int); INSERT INTO "Orders" VALUES (1);',
+     'ALTER TABLE "Orders" ADD COLUMN "Größe" int DEFAULT 0 CONSTRAINT größe_positiv '
+     'CHECK ("Größe" >= 0) NOT NULL, ADD COLUMN tags text[] DEFAULT ARRAY[\'a\', \'b\'];',
+     ["größe_positiv"]),
+    ("L201", "",
+     "-- who bought it\nALTER TABLE orders\n  ADD COLUMN buyer int CONSTRAINT orders_buyer_fk "
+     "REFERENCES users (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,\n"
+     "  ADD CONSTRAINT orders_total_ok CHECK (total >= 0) NOT VALID;",
+     ["orders_buyer_fk"]),
+    ("L201", "DELETE FROM orders WHERE id > 1000;",
+     "ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE, "
+     "ADD FOREIGN KEY (id) REFERENCES users (id);",
+     ["orders_user_id_fkey", "orders_id_fkey"]),
+    ("L204", "DELETE FROM orders WHERE id > 1000; UPDATE orders SET user_id = id;",
+     "ALTER TABLE orders ADD CONSTRAINT orders_id_key UNIQUE (id), ADD COLUMN z int, "
+     "ADD UNIQUE (user_id, id) WITH (fillfactor = 90);",
+     ["orders_id_key", "orders_user_id_id_key"]),
+    ("L203", "",
+     'ALTER TABLE orders ADD CONSTRAINT "Pos" CHECK (total >= 0) NOT VALID, '
+     'VALIDATE CONSTRAINT "Pos";',
+     ["Pos"]),
+]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("code", "setup", "sql", "names"), EDITED,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(EDITED)])
+def test_fixes_edited_into_awkward_statements_run(pg: Scratch, code: str, setup: str, sql: str,
+                                                  names: list[str]) -> None:
+    """Quoted and non-ASCII names, comments, arrays, DEFERRABLE, several subcommands."""
+    pg.run(setup)
+    f = finding(code, sql)
+    pg.run(f.fix or "")
+    for name in names:
+        assert pg.value("SELECT convalidated FROM pg_constraint c JOIN pg_namespace n "
+                        "ON n.oid = c.connamespace WHERE n.nspname = %s AND conname = %s",
+                        pg.schema, name) is True, (name, f.fix)
+
+
 # --- fixes, without a server -------------------------------------------------------------------
 FIXED = [
     ("L101", "CREATE INDEX orders_total_idx ON orders (total);", {}),

@@ -1,9 +1,11 @@
-"""The safe SQL a PostgreSQL finding suggests, written by PostgreSQL's own grammar.
+"""The safe SQL a PostgreSQL finding suggests, edited into the user's own statement text.
 
-Rules read the libpg_query JSON tree, which is fast. Only when a rule fires is the statement
-parsed again into pglast's AST, edited (NOT VALID set, a column constraint moved out, an
-option dropped) and printed back by pglast's deparser, so a fix keeps the user's names,
-quoting and clauses instead of being pasted together from strings.
+A fix keeps the user's statement (names, quoting, clauses, layout) and changes only what
+must change: NOT VALID appended to a constraint, a constraint moved off a new column, a
+subcommand cut out. The edits are located by PostgreSQL's own parser and scanner (the
+libpg_query JSON locations and pglast's scanner tokens), so they never land inside a string
+or a parenthesis. This is an order of magnitude faster than rebuilding an AST and printing
+it, which matters when a migration history has thousands of findings.
 
 Default names follow PostgreSQL's makeObjectName (src/backend/commands/indexcmds.c) and
 ChooseConstraintName (src/backend/catalog/pg_constraint.c): a fix names the constraint or
@@ -12,41 +14,36 @@ index PostgreSQL would have created, so later migrations that refer to it still 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pglast import ast, enums, parse_sql
-from pglast.stream import RawStream, maybe_double_quote_name
+from pglast import parser
+from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from dbarch.lint.context import Context, migration_tools
+from dbarch.lint.pg import strings, unwrap, walk
 
 NAMEDATALEN = 64  # PostgreSQL's identifier limit, including the terminating byte
+_SIMPLE = re.compile(r"[a-z_][a-z0-9_$]*")
+_OPEN = {"ASCII_40", "ASCII_91"}  # ( [
+_CLOSE = {"ASCII_41", "ASCII_93"}  # ) ]
+_COMMA = "ASCII_44"
 
 
-def parse_one(text: str) -> Any:
-    """The AST of a single statement's text (pglast nodes, editable)."""
-    return parse_sql(text)[0].stmt
-
-
-def to_sql(node: Any) -> str:
-    """A pglast AST node printed as SQL, identifiers quoted where PostgreSQL needs it."""
-    return str(RawStream()(node))
-
-
+# --- names ---------------------------------------------------------------------------------------
 def quote_name(name: str) -> str:
     """An identifier quoted only where PostgreSQL needs it (`orders`, `"Order"`, `"user"`)."""
-    return str(maybe_double_quote_name(name))
+    if _SIMPLE.fullmatch(name) and name not in RESERVED_KEYWORDS and (
+            name not in TYPE_FUNC_NAME_KEYWORDS):
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
-def script(*statements: str) -> str:
-    """Statements (and `--` comment lines) joined into a runnable script, one per line."""
-    lines = []
-    for item in statements:
-        text = item.strip()
-        if not text:
-            continue
-        lines.append(text if text.startswith("--") or text.endswith(";") else f"{text};")
-    return "\n".join(lines)
+def quote_qualified(name: str) -> str:
+    """`schema.table` (as `relation()` gives it) with each part quoted where needed."""
+    return ".".join(quote_name(part) for part in name.split("."))
 
 
 def object_name(name1: str, name2: str | None, label: str | None) -> str:
@@ -86,20 +83,46 @@ def column_addition(columns: Iterable[str]) -> str:
 
 
 def constraint_name(table: str, contype: str, columns: list[str]) -> str:
-    """The name PostgreSQL gives an unnamed constraint of this kind on `table` (bare name).
+    """The name PostgreSQL gives an unnamed constraint of this kind on `table`.
 
     FOREIGN KEY → `t_a_b_fkey`; UNIQUE → `t_a_b_key`; PRIMARY KEY → `t_pkey`; CHECK →
-    `t_col_check` when the expression reads one column, else `t_check`.
+    `t_col_check` when the expression reads exactly one column, else `t_check`.
     """
     bare = table.rsplit(".", 1)[-1]
     if contype == "CONSTR_PRIMARY":
         return object_name(bare, None, "pkey")
     label = {"CONSTR_FOREIGN": "fkey", "CONSTR_UNIQUE": "key", "CONSTR_EXCLUSION": "excl"}.get(
         contype, "check")
-    addition = column_addition(columns) if columns else None
-    return object_name(bare, addition, label)
+    return object_name(bare, column_addition(columns) if columns else None, label)
 
 
+def default_name(constraint: dict[str, Any], table: str, column: str | None = None) -> str:
+    """A constraint's own name, or the one PostgreSQL would give it (JSON Constraint body)."""
+    if constraint.get("conname"):
+        return str(constraint["conname"])
+    contype = constraint.get("contype", "")
+    if contype == "CONSTR_FOREIGN":
+        columns = strings(constraint.get("fk_attrs")) or ([column] if column else [])
+    elif contype == "CONSTR_CHECK":
+        read = columns_read(constraint.get("raw_expr"))
+        columns = read if len(read) == 1 else []
+    else:
+        columns = strings(constraint.get("keys")) or ([column] if column else [])
+    return constraint_name(table, contype, columns)
+
+
+def columns_read(expr: Any) -> list[str]:
+    """The distinct column names an expression reads, in order of appearance."""
+    seen: list[str] = []
+    for kind, body in walk({"Expr": expr} if expr else {}):
+        if kind == "ColumnRef":
+            names = strings(body.get("fields"))
+            if names and names[-1] not in seen:
+                seen.append(names[-1])
+    return seen
+
+
+# --- options and small statements ----------------------------------------------------------------
 def option_on(params: list[dict[str, Any]] | None, name: str) -> bool:
     """Whether a DefElem option list (VACUUM, REINDEX) switches `name` on.
 
@@ -118,31 +141,25 @@ def option_on(params: list[dict[str, Any]] | None, name: str) -> bool:
     return False
 
 
-def range_var(name: str) -> ast.RangeVar:
-    """A RangeVar for `schema.table` or `table` (names as PostgreSQL folded them)."""
-    schema, _, relname = name.rpartition(".")
-    return ast.RangeVar(relname=relname, schemaname=schema or None, inh=True,
-                        relpersistence="p")
-
-
-def alter_table(table: str, *cmds: ast.AlterTableCmd) -> ast.AlterTableStmt:
-    """`ALTER TABLE table cmd, cmd …` as an AST node."""
-    return ast.AlterTableStmt(relation=range_var(table), cmds=cmds,
-                              objtype=enums.ObjectType.OBJECT_TABLE)
-
-
 def validate_constraint(table: str, name: str) -> str:
-    """`ALTER TABLE table VALIDATE CONSTRAINT name`, quoted."""
-    cmd = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_ValidateConstraint, name=name,
-                            behavior=enums.DropBehavior.DROP_RESTRICT)
-    return to_sql(alter_table(table, cmd))
+    """`ALTER TABLE table VALIDATE CONSTRAINT name`, quoted (no `;`: script() adds it)."""
+    return f"ALTER TABLE {quote_qualified(table)} VALIDATE CONSTRAINT {quote_name(name)}"
 
 
 def drop_constraint(table: str, name: str) -> str:
-    """`ALTER TABLE table DROP CONSTRAINT name`, quoted."""
-    cmd = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_DropConstraint, name=name,
-                            behavior=enums.DropBehavior.DROP_RESTRICT)
-    return to_sql(alter_table(table, cmd))
+    """`ALTER TABLE table DROP CONSTRAINT name`, quoted (no `;`: script() adds it)."""
+    return f"ALTER TABLE {quote_qualified(table)} DROP CONSTRAINT {quote_name(name)}"
+
+
+def script(*statements: str) -> str:
+    """Statements (and `--` comment lines) joined into a runnable script, one per line."""
+    lines = []
+    for item in statements:
+        text = item.strip()
+        if not text:
+            continue
+        lines.append(text if text.startswith("--") or text.endswith(";") else f"{text};")
+    return "\n".join(lines)
 
 
 def next_transaction(ctx: Context) -> str:
@@ -165,86 +182,217 @@ def outside_transaction(ctx: Context) -> str:
     return ""
 
 
-def quote_qualified(name: str) -> str:
-    """`schema.table` with each part quoted where needed."""
-    return ".".join(quote_name(part) for part in name.split("."))
+# --- pglast's AST, for fixes that build new statements -------------------------------------------
+# Slower than editing text (a parse into Python objects and a print): for rare rewrites.
+def parse_one(text: str) -> Any:
+    """The pglast AST of a single statement's text (editable nodes)."""
+    from pglast import parse_sql
+
+    return parse_sql(text)[0].stmt
 
 
-def columns_read(expr: Any) -> list[str]:
-    """The distinct column names an AST expression reads, in order of appearance."""
-    seen: list[str] = []
+def to_sql(node: Any) -> str:
+    """A pglast AST node printed as SQL, identifiers quoted where PostgreSQL needs it."""
+    from pglast.stream import RawStream
 
-    def visit(node: Any) -> None:
-        if isinstance(node, ast.ColumnRef):
-            fields = [f.sval for f in node.fields or () if isinstance(f, ast.String)]
-            if fields and fields[-1] not in seen:
-                seen.append(fields[-1])
+    return str(RawStream()(node))
+
+
+def range_var(name: str) -> Any:
+    """A pglast RangeVar for `schema.table` or `table` (names as PostgreSQL folded them)."""
+    from pglast import ast
+
+    schema, _, relname = name.rpartition(".")
+    return ast.RangeVar(relname=relname, schemaname=schema or None, inh=True,
+                        relpersistence="p")
+
+
+def alter_table(table: str, *cmds: Any) -> Any:
+    """`ALTER TABLE table cmd, cmd …` as a pglast AST node."""
+    from pglast import ast, enums
+
+    return ast.AlterTableStmt(relation=range_var(table), cmds=cmds,
+                              objtype=enums.ObjectType.OBJECT_TABLE)
+
+
+# --- editing a statement's own text --------------------------------------------------------------
+class StatementText:
+    """One statement's text with edits located by its parse tree and its tokens.
+
+    libpg_query locations are byte offsets; pglast's scanner gives character offsets (end
+    inclusive). Everything here works in characters.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip().removesuffix(";").rstrip()
+        raw = json.loads(parser.parse_sql_json(self.text))["stmts"][0]
+        self.kind, self.node = unwrap(raw["stmt"])
+        self.tokens = [(t.start, t.end + 1, t.name) for t in parser.scan(self.text)]
+        self.edits: list[tuple[int, int, int, str]] = []
+        self._ascii = self.text.isascii()
+        depth = 0
+        self.depth: list[int] = []
+        for _, _, name in self.tokens:
+            if name in _CLOSE:
+                depth -= 1
+            self.depth.append(depth)
+            if name in _OPEN:
+                depth += 1
+
+    def char(self, location: int) -> int:
+        """A libpg_query byte location as a character offset."""
+        if self._ascii:
+            return location
+        return len(self.text.encode()[:location].decode("utf-8", errors="ignore"))
+
+    def token_at(self, offset: int) -> int:
+        """The index of the first token starting at or after `offset`."""
+        for i, (start, _, _) in enumerate(self.tokens):
+            if start >= offset:
+                return i
+        return len(self.tokens)
+
+    def item_end(self, offset: int) -> int:
+        """Where the comma-separated item holding `offset` ends (after its last token)."""
+        i = self.token_at(offset)
+        base = self.depth[i] if i < len(self.tokens) else 0
+        end = offset
+        for j in range(i, len(self.tokens)):
+            _, stop, name = self.tokens[j]
+            if self.depth[j] < base or (self.depth[j] == base and name == _COMMA):
+                break
+            end = stop
+        return end
+
+    def before(self, offset: int, limit: int) -> int:
+        """The end of the last token before `limit`, searching from `offset`."""
+        end = offset
+        for start, stop, _ in self.tokens:
+            if start >= limit:
+                break
+            if start >= offset:
+                end = stop
+        return end
+
+    def previous_token(self, offset: int) -> tuple[int, int, str] | None:
+        i = self.token_at(offset)
+        return self.tokens[i - 1] if i > 0 else None
+
+    def next_token(self, offset: int) -> tuple[int, int, str] | None:
+        i = self.token_at(offset)
+        return self.tokens[i] if i < len(self.tokens) else None
+
+    def insert(self, at: int, text: str) -> None:
+        self.replace(at, at, text)
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        self.edits.append((start, end, len(self.edits), text))
+
+    def cut_item(self, start: int, end: int) -> None:
+        """Delete a comma-separated item and the comma that separates it from its neighbour."""
+        after = self.next_token(end)
+        if after and after[2] == _COMMA:
+            following = self.next_token(after[1])
+            self.replace(start, following[0] if following else after[1], "")
             return
-        if isinstance(node, ast.Node):
-            for attr in node:
-                visit(getattr(node, attr))
-        elif isinstance(node, tuple | list):
-            for item in node:
-                visit(item)
+        prior = self.previous_token(start)
+        if prior and prior[2] == _COMMA:
+            self.replace(prior[0], end, "")
+        else:
+            self.replace(start, end, "")
 
-    visit(expr)
-    return seen
+    def result(self) -> str:
+        text = self.text
+        # From the end backwards, so earlier offsets stay true; at one offset the edit made
+        # first is applied last and so comes first in the text.
+        for start, end, _, new in sorted(self.edits, reverse=True):
+            text = text[:start] + new + text[end:]
+        return text
 
 
-def make_not_valid(text: str, contype: str) -> tuple[str, str, list[str]]:
-    """An ALTER TABLE whose `contype` constraints (FOREIGN KEY or CHECK) are added NOT VALID.
+def added_constraints(node: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict | None]]:
+    """(Constraint, ColumnDef or None) for each constraint an ALTER TABLE adds."""
+    for item in node.get("cmds") or []:
+        kind, cmd = unwrap(item)
+        if kind != "AlterTableCmd":
+            continue
+        definition = cmd.get("def") or {}
+        if cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
+            yield definition["Constraint"], None
+        elif cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
+            column = definition["ColumnDef"]
+            for entry in column.get("constraints") or []:
+                ckind, constraint = unwrap(entry)
+                if ckind == "Constraint":
+                    yield constraint, column
+
+
+def column_constraint_span(source: StatementText, constraint: dict,
+                           column: dict) -> tuple[int, int]:
+    """Where a constraint written on a column starts and ends in the statement text.
+
+    DEFERRABLE / INITIALLY … written after it are separate CONSTR_ATTR_* entries in the
+    tree but belong to it, so the span runs up to the next constraint that is not one.
+    """
+    start = source.char(constraint.get("location", 0))
+    limit = source.item_end(start)
+    for entry in column.get("constraints") or []:
+        _, other = unwrap(entry)
+        other_start = source.char(other.get("location", 0))
+        if start < other_start < limit and not str(other.get("contype")).startswith(
+                "CONSTR_ATTR_"):
+            limit = other_start
+    return start, source.before(start, limit)
+
+
+def constraint_body(source: StatementText, start: int, end: int) -> str:
+    """A constraint's text without its leading `CONSTRAINT name`."""
+    first = source.next_token(start)
+    if first and first[2] == "CONSTRAINT":
+        name = source.next_token(first[1])
+        following = source.next_token(name[1]) if name else None
+        if following:
+            start = following[0]
+    return source.text[start:end]
+
+
+def make_not_valid(text: str, contype: str) -> tuple[str, list[str]]:
+    """The ALTER TABLE with its `contype` constraints (FOREIGN KEY or CHECK) added NOT VALID.
 
     Unnamed constraints get the name PostgreSQL would choose; a constraint written on a new
-    column (`ADD COLUMN c int REFERENCES t`), where NOT VALID is not allowed, moves into an
-    `ADD CONSTRAINT … NOT VALID` of the same statement. Returns the statement's SQL, its
-    table and the constraint names to VALIDATE afterwards.
+    column (`ADD COLUMN c int REFERENCES t`), where NOT VALID is not accepted, moves into an
+    `ADD CONSTRAINT … NOT VALID` of the same statement. Returns the statement and the names
+    of the constraints to VALIDATE afterwards.
     """
-    tree = parse_one(text)
-    table = _relation_name(tree.relation)
-    wanted = enums.ConstrType[contype]
+    source = StatementText(text)
+    node = source.node
+    table = _relation(node.get("relation"))
     names: list[str] = []
-    cmds: list[Any] = []
-    for cmd in tree.cmds or ():
-        cmds.append(cmd)
-        definition = cmd.def_
-        if cmd.subtype == enums.AlterTableType.AT_AddConstraint and isinstance(
-                definition, ast.Constraint) and definition.contype == wanted:
-            if not definition.skip_validation:
-                names.append(_not_valid(definition, table, []))
-        elif cmd.subtype == enums.AlterTableType.AT_AddColumn and isinstance(
-                definition, ast.ColumnDef):
-            keep, moved = [], []
-            for constraint in definition.constraints or ():
-                (moved if constraint.contype == wanted else keep).append(constraint)
-            if not moved:
-                continue
-            definition.constraints = tuple(keep) or None
-            for constraint in moved:
-                if wanted == enums.ConstrType.CONSTR_FOREIGN:
-                    constraint.fk_attrs = (ast.String(sval=definition.colname),)
-                names.append(_not_valid(constraint, table, [definition.colname]))
-                cmds.append(ast.AlterTableCmd(subtype=enums.AlterTableType.AT_AddConstraint,
-                                              def_=constraint,
-                                              behavior=enums.DropBehavior.DROP_RESTRICT))
-    tree.cmds = tuple(cmds)
-    return to_sql(tree), table, names
+    for constraint, column in added_constraints(node):
+        if constraint.get("contype") != contype or constraint.get("skip_validation"):
+            continue
+        colname = column.get("colname") if column else None
+        name = default_name(constraint, table, colname)
+        names.append(name)
+        if column is None:
+            start = source.char(constraint.get("location", 0))
+            if not constraint.get("conname"):
+                source.insert(start, f"CONSTRAINT {quote_name(name)} ")
+            source.insert(source.item_end(start), " NOT VALID")
+            continue
+        start, end = column_constraint_span(source, constraint, column)
+        body = constraint_body(source, start, end)
+        if contype == "CONSTR_FOREIGN":
+            body = f"FOREIGN KEY ({quote_name(colname or '')}) {body}"
+        prior = source.previous_token(start)
+        source.replace(prior[1] if prior else start, end, "")
+        source.insert(source.item_end(end),
+                      f", ADD CONSTRAINT {quote_name(name)} {body} NOT VALID")
+    return source.result(), names
 
 
-def _not_valid(constraint: Any, table: str, columns: list[str]) -> str:
-    """Mark a FOREIGN KEY or CHECK constraint NOT VALID, naming it as PostgreSQL would."""
-    if not constraint.conname:
-        if constraint.contype == enums.ConstrType.CONSTR_FOREIGN:
-            columns = [f.sval for f in constraint.fk_attrs or ()]
-        elif not columns:
-            read = columns_read(constraint.raw_expr)
-            columns = read if len(read) == 1 else []
-        constraint.conname = constraint_name(table, constraint.contype.name, columns)
-    constraint.skip_validation = True
-    constraint.initially_valid = False
-    return str(constraint.conname)
-
-
-def _relation_name(rangevar: Any) -> str:
-    schema = getattr(rangevar, "schemaname", None)
-    name = str(getattr(rangevar, "relname", ""))
-    return f"{schema}.{name}" if schema else name
+def _relation(rangevar: dict | None) -> str:
+    rangevar = rangevar or {}
+    name = rangevar.get("relname", "")
+    schema = rangevar.get("schemaname")
+    return f"{schema}.{name}" if schema else str(name)

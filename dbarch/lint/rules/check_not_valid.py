@@ -6,8 +6,14 @@ from collections.abc import Iterator
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation
-from dbarch.lint.pg_fix import make_not_valid, next_transaction, script, validate_constraint
+from dbarch.lint.pg import relation
+from dbarch.lint.pg_fix import (
+    added_constraints,
+    make_not_valid,
+    next_transaction,
+    script,
+    validate_constraint,
+)
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -44,9 +50,9 @@ class CheckNotValid(Rule):
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):
             return
-        if not any(_validated_check(c) for c in _added(stmt)):
+        if not any(_validated_check(c) for c, _ in added_constraints(stmt.node)):
             return
-        sql, _, names = make_not_valid(stmt.text, "CONSTR_CHECK")
+        sql, names = make_not_valid(stmt.text, "CONSTR_CHECK")
         yield self.finding(
             stmt,
             f"CHECK {', '.join(names)} is added without NOT VALID: {table} is scanned to "
@@ -56,16 +62,6 @@ class CheckNotValid(Rule):
             fix=script(sql, next_transaction(ctx),
                        *(validate_constraint(table or "", name) for name in names)),
         )
-
-
-def _added(stmt: Statement) -> Iterator[dict]:
-    """Constraints the ALTER TABLE adds: table constraints and those on new columns."""
-    for cmd in alter_commands(stmt):
-        definition = cmd.get("def") or {}
-        if cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
-            yield definition["Constraint"]
-        elif cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
-            yield from constraints(definition["ColumnDef"])
 
 
 def _validated_check(constraint: dict) -> bool:

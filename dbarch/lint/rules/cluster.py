@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation
-from dbarch.lint.pg_fix import quote_name, script
+from dbarch.lint.pg_fix import quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -57,7 +57,7 @@ class Cluster(Rule):
         if ctx.created_here(table):
             return
         index = node.get("indexname")
-        quoted = ".".join(quote_name(part) for part in table.split("."))
+        quoted = quote_qualified(table)
         lines = []
         if index:
             lines.append(f"ALTER TABLE {quoted} CLUSTER ON {quote_name(index)};")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
-from dbarch.lint.pg_fix import outside_transaction, quote_name, script
+from dbarch.lint.pg_fix import outside_transaction, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -56,8 +56,8 @@ class DetachPartitionNotConcurrent(Rule):
             if cmd.get("subtype") != "AT_DetachPartition" or partition_cmd.get("concurrent"):
                 continue
             partition = relation(partition_cmd.get("name")) or "the partition"
-            parent = _quoted(table or "")
-            child = _quoted(partition)
+            parent = quote_qualified(table or "")
+            child = quote_qualified(partition)
             yield self.finding(
                 stmt,
                 f"DETACH PARTITION {partition} without CONCURRENTLY takes ACCESS EXCLUSIVE on "
@@ -71,7 +71,3 @@ class DetachPartitionNotConcurrent(Rule):
                     f"-- ALTER TABLE {parent} DETACH PARTITION {child} FINALIZE;",
                 ),
             )
-
-
-def _quoted(name: str) -> str:
-    return ".".join(quote_name(part) for part in name.split("."))

@@ -6,8 +6,14 @@ from collections.abc import Iterator
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation
-from dbarch.lint.pg_fix import make_not_valid, next_transaction, script, validate_constraint
+from dbarch.lint.pg import relation
+from dbarch.lint.pg_fix import (
+    added_constraints,
+    make_not_valid,
+    next_transaction,
+    script,
+    validate_constraint,
+)
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -55,23 +61,16 @@ class ForeignKeyNotValid(Rule):
             return
         referenced: list[str] = []
         with_column = False
-        for cmd in alter_commands(stmt):
-            definition = cmd.get("def") or {}
-            if cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
-                found = [definition["Constraint"]]
-            elif cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
-                found = list(constraints(definition["ColumnDef"]))
-                with_column = with_column or any(_validated_fk(c) for c in found)
-            else:
+        for constraint, column in added_constraints(stmt.node):
+            if not _validated_fk(constraint):
                 continue
-            for constraint in found:
-                if _validated_fk(constraint):
-                    name = relation(constraint.get("pktable")) or "?"
-                    if name not in referenced:
-                        referenced.append(name)
+            with_column = with_column or column is not None
+            name = relation(constraint.get("pktable")) or "?"
+            if name not in referenced:
+                referenced.append(name)
         if not referenced:
             return
-        sql, _, names = make_not_valid(stmt.text, "CONSTR_FOREIGN")
+        sql, names = make_not_valid(stmt.text, "CONSTR_FOREIGN")
         both = " and ".join(dict.fromkeys([table or "the table", *referenced]))
         lock = ACCESS_EXCLUSIVE if with_column else SHARE_ROW_EXCLUSIVE
         held = (f"ACCESS EXCLUSIVE on {table} (ADD COLUMN) and SHARE ROW EXCLUSIVE on "

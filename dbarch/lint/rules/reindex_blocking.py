@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation
-from dbarch.lint.pg_fix import object_name, option_on, outside_transaction, quote_name, script
+from dbarch.lint.pg_fix import (
+    object_name,
+    option_on,
+    outside_transaction,
+    quote_name,
+    quote_qualified,
+    script,
+)
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.drop_index_not_concurrent import index_table
 from dbarch.lint.statement import Statement
@@ -89,7 +96,7 @@ class ReindexBlocking(Rule):
 def _fix(target: str, name: str, table: str | None, ctx: Context) -> str | None:
     """REINDEX … CONCURRENTLY on 12+, the build-beside-and-swap recipe before."""
     where = outside_transaction(ctx)
-    quoted = ".".join(quote_name(part) for part in name.split(".")) if name else ""
+    quoted = quote_qualified(name) if name else ""
     if target == "SYSTEM":
         return None  # system catalogs have no concurrent rebuild
     if ctx.pg_version >= 12:
@@ -103,7 +110,7 @@ def _fix(target: str, name: str, table: str | None, ctx: Context) -> str | None:
     schema, _, bare = name.rpartition(".")
     new = object_name(bare, None, "new")
     qualified_new = f"{quote_name(schema)}.{quote_name(new)}" if schema else quote_name(new)
-    on = quote_name(table) if table and "." not in table else (table or "<its table>")
+    on = quote_qualified(table) if table else "<its table>"
     return script(
         f"-- PostgreSQL {ctx.pg_version} has no REINDEX CONCURRENTLY: build a copy, then swap.",
         f"-- Copy the columns and options from: SELECT pg_get_indexdef('{name}'::regclass);",

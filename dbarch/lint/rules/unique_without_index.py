@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-from pglast import ast, enums
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation
+from dbarch.lint.pg import relation, strings, type_name, unwrap
 from dbarch.lint.pg_fix import (
-    alter_table,
-    constraint_name,
+    StatementText,
+    added_constraints,
+    column_constraint_span,
+    default_name,
     drop_constraint,
     object_name,
     outside_transaction,
-    parse_one,
     quote_name,
     quote_qualified,
-    range_var,
     script,
-    to_sql,
     validate_constraint,
 )
 from dbarch.lint.rule import Finding, Rule, Severity, register
@@ -81,7 +77,8 @@ class UniqueWithoutIndex(Rule):
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):
             return
-        found = [c for c in _added(stmt) if c.get("contype") in _KINDS and not c.get("indexname")]
+        found = [c for c, _ in added_constraints(stmt.node)
+                 if c.get("contype") in _KINDS and not c.get("indexname")]
         if not found:
             return
         kinds = sorted({_KINDS[c["contype"]] for c in found})
@@ -106,106 +103,98 @@ class UniqueWithoutIndex(Rule):
         )
 
 
-def _added(stmt: Statement) -> Iterator[dict]:
-    for cmd in alter_commands(stmt):
-        definition = cmd.get("def") or {}
-        if cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
-            yield definition["Constraint"]
-        elif cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
-            yield from constraints(definition["ColumnDef"])
-
-
 def _fix(stmt: Statement, ctx: Context) -> str:
     """The statement without its keys, then per key: index CONCURRENTLY, attach USING INDEX."""
-    tree = parse_one(stmt.text)
-    table = _name(tree.relation)
-    keep: list[Any] = []
-    keys: list[Any] = []
-    not_null: set[str] = set()  # columns this statement declares NOT NULL
-    for cmd in tree.cmds or ():
-        definition = cmd.def_
-        if isinstance(definition, ast.Constraint) and _convertible(definition):
-            keys.append(definition)
+    source = StatementText(stmt.text)
+    table = relation(source.node.get("relation")) or ""
+    not_null = _declared_not_null(source.node)
+    keys: list[tuple[dict, str | None, str]] = []  # (constraint, its column, WITH clause)
+    remaining = len(source.node.get("cmds") or [])
+    for constraint, column in added_constraints(source.node):
+        if not _convertible(constraint):
             continue
-        if isinstance(definition, ast.ColumnDef):
-            column = definition.colname
-            rest = []
-            for constraint in definition.constraints or ():
-                if not _convertible(constraint):
-                    rest.append(constraint)
-                    continue
-                constraint.keys = (ast.String(sval=column),)
-                keys.append(constraint)
-                if constraint.contype == enums.ConstrType.CONSTR_PRIMARY:
-                    # the key's implicit NOT NULL stays on the new column
-                    rest.append(ast.Constraint(contype=enums.ConstrType.CONSTR_NOTNULL))
-            definition.constraints = tuple(rest) or None
-            if _declares_not_null(definition):
-                not_null.add(column)
-        keep.append(cmd)
-    lines: list[str] = []
-    if keep:
-        tree.cmds = tuple(keep)
-        lines.append(to_sql(tree))
-    for key in keys:
-        lines += _attach(key, table, not_null, ctx)
+        if column is None:
+            start = source.char(constraint.get("location", 0))
+            end = source.item_end(start)
+            keys.append((constraint, None, _with_clause(source, start, end)))
+            add = source.previous_token(start)
+            source.cut_item(add[0] if add else start, end)
+            remaining -= 1
+            continue
+        start, end = column_constraint_span(source, constraint, column)
+        keys.append((constraint, column["colname"], _with_clause(source, start, end)))
+        if constraint["contype"] == "CONSTR_PRIMARY":
+            # the key's implicit NOT NULL stays on the new column
+            source.replace(start, end, "NOT NULL")
+        else:
+            prior = source.previous_token(start)
+            source.replace(prior[1] if prior else start, end, "")
+    lines = [source.result()] if remaining else []
+    for constraint, column, options in keys:
+        lines += _attach(constraint, column, options, table, not_null, ctx)
     return script(*lines)
 
 
-def _convertible(constraint: Any) -> bool:
-    return (isinstance(constraint, ast.Constraint) and not constraint.indexname
-            and constraint.contype in (enums.ConstrType.CONSTR_UNIQUE,
-                                       enums.ConstrType.CONSTR_PRIMARY))
+def _convertible(constraint: dict) -> bool:
+    return constraint.get("contype") in ("CONSTR_UNIQUE", "CONSTR_PRIMARY") and not (
+        constraint.get("indexname"))
 
 
-def _declares_not_null(column: Any) -> bool:
-    type_names = [n.sval for n in (column.typeName.names if column.typeName else ())]
-    if type_names and type_names[-1] in _SERIAL:
-        return True
-    return any(c.contype in (enums.ConstrType.CONSTR_NOTNULL, enums.ConstrType.CONSTR_IDENTITY)
-               for c in column.constraints or ())
+def _declared_not_null(node: dict) -> set[str]:
+    """Columns this ALTER TABLE adds as NOT NULL (declared, serial, identity or primary key)."""
+    out: set[str] = set()
+    for constraint, column in added_constraints(node):
+        if column is not None and constraint.get("contype") in (
+                "CONSTR_NOTNULL", "CONSTR_IDENTITY", "CONSTR_PRIMARY"):
+            out.add(column["colname"])
+    for item in node.get("cmds") or []:
+        definition = (unwrap(item)[1].get("def") or {}).get("ColumnDef")
+        if definition and type_name(definition.get("typeName")) in _SERIAL:
+            out.add(definition["colname"])
+    return out
 
 
-def _attach(key: Any, table: str, not_null: set[str], ctx: Context) -> list[str]:
+def _with_clause(source: StatementText, start: int, end: int) -> str:
+    """The constraint's `WITH (storage parameters)` text, to carry over to its index."""
+    tokens, depth = source.tokens, source.depth
+    for i in range(source.token_at(start), len(tokens) - 1):
+        if tokens[i][0] >= end:
+            break
+        if tokens[i][2] == "WITH" and tokens[i + 1][2] == "ASCII_40":
+            for j in range(i + 2, len(tokens)):
+                if depth[j] == depth[i] and tokens[j][2] == "ASCII_41":
+                    return source.text[tokens[i][0]:tokens[j][1]]
+    return ""
+
+
+def _attach(constraint: dict, column: str | None, options: str, table: str,
+            not_null: set[str], ctx: Context) -> list[str]:
     """NOT NULL first (primary key), the index built concurrently, then the constraint on it."""
-    columns = [k.sval for k in key.keys or ()]
-    primary = key.contype == enums.ConstrType.CONSTR_PRIMARY
-    name = key.conname or constraint_name(table, key.contype.name, columns)
+    columns = strings(constraint.get("keys")) or ([column] if column else [])
+    primary = constraint["contype"] == "CONSTR_PRIMARY"
+    name = default_name(constraint, table, column)
     lines: list[str] = []
     if primary:
         lines += _not_null_first([c for c in columns if c not in not_null], table, ctx)
-    index = ast.IndexStmt(
-        idxname=name, relation=range_var(table), accessMethod="btree",
-        indexParams=tuple(ast.IndexElem(name=c, ordering=enums.SortByDir.SORTBY_DEFAULT,
-                                        nulls_ordering=enums.SortByNulls.SORTBY_NULLS_DEFAULT)
-                          for c in columns),
-        indexIncludingParams=tuple(
-            ast.IndexElem(name=c.sval, ordering=enums.SortByDir.SORTBY_DEFAULT,
-                          nulls_ordering=enums.SortByNulls.SORTBY_NULLS_DEFAULT)
-            for c in key.including or ()) or None,
-        unique=True, concurrent=True)
-    lines += [outside_transaction(ctx), _create_index(index, key) + ";"]
-    attach = ast.Constraint(contype=key.contype, conname=name, indexname=name,
-                            deferrable=key.deferrable, initdeferred=key.initdeferred)
-    cmd = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_AddConstraint, def_=attach,
-                            behavior=enums.DropBehavior.DROP_RESTRICT)
-    lines.append(to_sql(alter_table(table, cmd)) + ";")
-    return lines
-
-
-def _create_index(index: Any, key: Any) -> str:
-    """CREATE INDEX with the key's NULLS NOT DISTINCT, WITH and TABLESPACE clauses.
-
-    Printed in PostgreSQL's grammar order (INCLUDE, NULLS, WITH, TABLESPACE): pglast 8
-    prints NULLS NOT DISTINCT after WITH, which PostgreSQL rejects.
-    """
-    base = to_sql(index)
-    index.options = key.options
-    with_options = to_sql(index)[len(base):]
-    text = base + (" NULLS NOT DISTINCT" if key.nulls_not_distinct else "") + with_options
-    if key.indexspace:
-        text += f" TABLESPACE {quote_name(key.indexspace)}"
-    return text
+    index = (f"CREATE UNIQUE INDEX CONCURRENTLY {quote_name(name)} ON {quote_qualified(table)} "
+             f"({', '.join(map(quote_name, columns))})")
+    including = strings(constraint.get("including"))
+    if including:
+        index += f" INCLUDE ({', '.join(map(quote_name, including))})"
+    if constraint.get("nulls_not_distinct"):
+        index += " NULLS NOT DISTINCT"
+    if options:
+        index += f" {options}"
+    if constraint.get("indexspace"):
+        index += f" TABLESPACE {quote_name(constraint['indexspace'])}"
+    kind = "PRIMARY KEY" if primary else "UNIQUE"
+    attach = (f"ALTER TABLE {quote_qualified(table)} ADD CONSTRAINT {quote_name(name)} {kind} "
+              f"USING INDEX {quote_name(name)}")
+    if constraint.get("deferrable"):
+        attach += " DEFERRABLE"
+    if constraint.get("initdeferred"):
+        attach += " INITIALLY DEFERRED"
+    return [*lines, outside_transaction(ctx), index + ";", attach + ";"]
 
 
 def _not_null_first(columns: list[str], table: str, ctx: Context) -> list[str]:
@@ -232,7 +221,3 @@ def _not_null_first(columns: list[str], table: str, ctx: Context) -> list[str]:
         ]
     return lines
 
-
-def _name(rangevar: Any) -> str:
-    schema = getattr(rangevar, "schemaname", None)
-    return f"{schema}.{rangevar.relname}" if schema else str(rangevar.relname)

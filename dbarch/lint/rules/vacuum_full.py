@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import relation
-from dbarch.lint.pg_fix import option_on, parse_one, script, to_sql
+from dbarch.lint.pg import relation, strings
+from dbarch.lint.pg_fix import option_on, quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -71,19 +71,29 @@ class VacuumFull(Rule):
 
 def _fix(stmt: Statement, table: str | None) -> str:
     """The same VACUUM without FULL, for this table, and the online way to shrink the file."""
-    tree = parse_one(stmt.text)
-    tree.options = tuple(o for o in tree.options or () if o.defname != "full") or None
-    if table is not None:
-        tree.rels = tuple(r for r in tree.rels or () if _name(r.relation) == table) or None
+    options = [_option(item["DefElem"]) for item in stmt.node.get("options") or []
+               if item.get("DefElem", {}).get("defname") != "full"]
+    command = "VACUUM" + (f" ({', '.join(options)})" if options else "")
+    for item in stmt.node.get("rels") or []:
+        rel = item.get("VacuumRelation") or {}
+        if relation(rel.get("relation")) == table:
+            columns = strings(rel.get("va_cols"))
+            command += f" {quote_qualified(table)}"
+            if columns:
+                command += f" ({', '.join(map(quote_name, columns))})"
     target = f"--table={table}" if table else "--all"
     return script(
-        to_sql(tree),
+        command,
         "-- to return the space to the operating system without a long lock, rewrite online "
         f"outside the migration: pg_repack {target}",
     )
 
 
-def _name(rangevar: object) -> str:
-    schema = getattr(rangevar, "schemaname", None)
-    name = getattr(rangevar, "relname", "")
-    return f"{schema}.{name}" if schema else str(name)
+def _option(defelem: dict) -> str:
+    """A VACUUM option as written: `ANALYZE`, `PARALLEL 4`, `INDEX_CLEANUP off`."""
+    name = str(defelem.get("defname", "")).upper()
+    arg = defelem.get("arg")
+    if not arg:
+        return name
+    _, value = next(iter(arg.items()))
+    return f"{name} {next(iter(value.values()), 0) if value else 0}"

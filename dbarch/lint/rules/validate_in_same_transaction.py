@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
-from dbarch.lint.pg_fix import next_transaction, parse_one, script, to_sql, validate_constraint
+from dbarch.lint.pg_fix import StatementText, next_transaction, script, validate_constraint
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -101,11 +101,14 @@ class ValidateInSameTransaction(Rule):
 
 def _without_validate(text: str, name: str) -> str:
     """The ALTER TABLE without its VALIDATE CONSTRAINT of `name` (which moves after it)."""
-    from pglast import enums
-
-    tree = parse_one(text)
-    tree.cmds = tuple(
-        cmd for cmd in tree.cmds
-        if not (cmd.subtype == enums.AlterTableType.AT_ValidateConstraint
-                and (cmd.name or "").lower() == name.lower()))
-    return to_sql(tree) if tree.cmds else ""
+    source = StatementText(text)
+    tokens = source.tokens
+    for i in range(len(tokens) - 2):
+        if tokens[i][2] == "VALIDATE" and tokens[i + 1][2] == "CONSTRAINT":
+            start, end, _ = tokens[i + 2]
+            written = source.text[start:end]
+            folded = written[1:-1].replace('""', '"') if written.startswith('"') else (
+                written.lower())
+            if folded == name:
+                source.cut_item(tokens[i][0], end)
+    return source.result()
