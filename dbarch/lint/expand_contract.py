@@ -57,7 +57,12 @@ def with_lock_timeout(dialect: str, statement: str) -> str:
 
 
 def rename_column(dialect: str, table: str, old: str, new: str) -> str:
-    """Rename `table.old` to `new` over three releases, both columns kept in step meanwhile."""
+    """Rename `table.old` to `new` over three releases, both columns kept in step meanwhile.
+
+    On INSERT the new column wins when it is set: it has no default, so a value there was
+    written by the new release, while the old column may hold its DEFAULT (defaults are
+    filled in before BEFORE triggers run). On UPDATE whichever column changed wins.
+    """
     bare = table.rsplit(".", 1)[-1]
     sync = f"{bare}_{old}_{new}_sync"[:58]
     if dialect == POSTGRESQL:
@@ -66,8 +71,7 @@ def rename_column(dialect: str, table: str, old: str, new: str) -> str:
             "-- release 1 (expand): the new column, kept in step with the old one",
             f"ALTER TABLE {t} ADD COLUMN {n} <type of {old}>",
             f"CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP = 'INSERT' THEN NEW.{n} := COALESCE(NEW.{n}, NEW.{o}); "
-            f"NEW.{o} := COALESCE(NEW.{o}, NEW.{n}); "
+            f"IF TG_OP = 'INSERT' THEN NEW.{o} := COALESCE(NEW.{n}, NEW.{o}); NEW.{n} := NEW.{o}; "
             f"ELSIF NEW.{o} IS DISTINCT FROM OLD.{o} THEN NEW.{n} := NEW.{o}; "
             f"ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN NEW.{o} := NEW.{n}; "
             "END IF; RETURN NEW; END $$",
@@ -87,7 +91,7 @@ def rename_column(dialect: str, table: str, old: str, new: str) -> str:
         "-- release 1 (expand): the new column, kept in step with the old one",
         f"ALTER TABLE {t} ADD COLUMN {n} <type of {old}>, ALGORITHM=INSTANT",
         f"CREATE TRIGGER {on_insert} BEFORE INSERT ON {t} FOR EACH ROW "
-        f"SET NEW.{n} = COALESCE(NEW.{n}, NEW.{o}), NEW.{o} = COALESCE(NEW.{o}, NEW.{n})",
+        f"SET NEW.{o} = COALESCE(NEW.{n}, NEW.{o}), NEW.{n} = NEW.{o}",
         f"CREATE TRIGGER {on_update} BEFORE UPDATE ON {t} FOR EACH ROW "
         f"SET NEW.{n} = IF(NEW.{o} <=> OLD.{o}, NEW.{n}, NEW.{o}), "
         f"NEW.{o} = IF(NEW.{n} <=> OLD.{n}, NEW.{o}, NEW.{n})",

@@ -32,9 +32,9 @@ class RenameColumn(Rule):
         ALTER TABLE orders ADD COLUMN amount numeric(12,2);  -- the type of total
         CREATE FUNCTION orders_total_amount_sync() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          IF TG_OP = 'INSERT' THEN
-            NEW.amount := COALESCE(NEW.amount, NEW.total);
-            NEW.total := COALESCE(NEW.total, NEW.amount);
+          IF TG_OP = 'INSERT' THEN  -- amount has no default: set means the new code wrote it
+            NEW.total := COALESCE(NEW.amount, NEW.total);
+            NEW.amount := NEW.total;
           ELSIF NEW.total IS DISTINCT FROM OLD.total THEN
             NEW.amount := NEW.total;
           ELSIF NEW.amount IS DISTINCT FROM OLD.amount THEN
