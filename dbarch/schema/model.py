@@ -42,12 +42,18 @@ class ColumnType(BaseModel):
     scale: int | None = None
     values: tuple[str, ...] | None = None
     items: TypeKind | None = Field(None, description="Element type of an array")
+    native: str | None = Field(
+        None,
+        description="The type as the source dialect spells it, for schemas read from DDL or a "
+        "live database (`varchar(20)`, `timestamp`, `inet`): the neutral kind loses such detail",
+    )
 
 
 class DefaultKind(StrEnum):
     now = "now"
     value = "value"
     uuid_v7 = "uuid_v7"
+    expression = "expression"  # any other SQL expression, kept as text (parsed schemas)
 
 
 class Default(BaseModel):
@@ -97,6 +103,9 @@ class Check(BaseModel):
     min: float | None = Field(None, description="column >= min")
     max: float | None = None
     not_blank: bool = Field(False, description="column <> ''")
+    expression: str | None = Field(
+        None, description="The condition as SQL, for checks read from DDL or a live database"
+    )
 
 
 class IndexColumn(BaseModel):

@@ -1,0 +1,52 @@
+"""Where in a DDL file a statement sits: byte offsets to 1-based line and column, and the
+Problem a parser reports for a statement it cannot read or represent."""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from dbarch.errors import Problem
+
+
+class Locator:
+    """Byte offset (libpg_query counts bytes) or character offset → line and column."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.data = text.encode("utf-8")
+        self.starts = [0, *(m.end() for m in re.finditer(rb"\n", self.data))]
+
+    def at_byte(self, offset: int) -> tuple[int, int]:
+        """Line and column (in characters) of a byte offset."""
+        offset = max(0, min(offset, len(self.data)))
+        index = bisect.bisect_right(self.starts, offset) - 1
+        start = self.starts[index]
+        column = len(self.data[start:offset].decode("utf-8", errors="replace")) + 1
+        return index + 1, column
+
+    def at_char(self, offset: int) -> tuple[int, int]:
+        """Line and column of a character offset."""
+        return self.at_byte(len(self.text[:offset].encode("utf-8")))
+
+    def first_token(self, offset: int) -> int:
+        """The byte offset of the first token at or after `offset`, past blanks and comments."""
+        data, pos = self.data, offset
+        while pos < len(data):
+            if data[pos:pos + 1].isspace():
+                pos += 1
+            elif data.startswith(b"--", pos):
+                newline = data.find(b"\n", pos)
+                pos = len(data) if newline < 0 else newline + 1
+            elif data.startswith(b"/*", pos):
+                close = data.find(b"*/", pos + 2)
+                pos = len(data) if close < 0 else close + 2
+            else:
+                return pos
+        return offset
+
+    def problem(self, byte_offset: int, message: str, hint: str | None = None) -> Problem:
+        """A Problem located at a byte offset."""
+        line, column = self.at_byte(byte_offset)
+        return Problem(self.path, message, line=line, column=column, hint=hint)
