@@ -196,7 +196,9 @@ def test_l101_create_index_takes_share_and_concurrently_builds_a_valid_index(pg:
     f = finding("L101", "CREATE INDEX orders_total_idx ON orders (total);")
     held = pg.locks_held("CREATE INDEX orders_total_idx ON orders (total)", "orders")
     assert strongest(held["orders"]) == f.lock == "SHARE"
-    pg.run(f.fix or "")
+    (fix,) = statements(f.fix or "")
+    blocker = "LOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE"
+    assert pg.lock_requested(fix, "orders", blocker) == "SHARE UPDATE EXCLUSIVE"
     assert pg.value("SELECT indisvalid FROM pg_index WHERE indexrelid = "
                     "'orders_total_idx'::regclass") is True
 
@@ -206,7 +208,9 @@ def test_l102_drop_index_takes_access_exclusive_and_concurrent_drop_works(pg: Sc
     f = finding("L102", "DROP INDEX orders_user_id_idx;")
     held = pg.locks_held("DROP INDEX orders_user_id_idx", "orders")
     assert strongest(held["orders"]) == f.lock == "ACCESS EXCLUSIVE"
-    pg.run(f.fix or "")
+    (fix,) = statements(f.fix or "")
+    blocker = "LOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE"
+    assert pg.lock_requested(fix, "orders", blocker) == "SHARE UPDATE EXCLUSIVE"
     assert pg.value("SELECT to_regclass('orders_user_id_idx')") is None
 
 
@@ -288,8 +292,9 @@ def test_l104_reindex_blocks_writes_and_planned_reads(pg: Scratch) -> None:
                 reader.execute("SELECT count(*) FROM orders WHERE user_id = 7")
         finally:
             reader.close()
-    pg.run(f.fix or "")
     assert f.fix == "REINDEX INDEX CONCURRENTLY orders_user_id_idx;"
+    blocker = "LOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE"
+    assert pg.lock_requested(f.fix, "orders", blocker) == "SHARE UPDATE EXCLUSIVE"
 
 
 @pytest.mark.engine
@@ -416,6 +421,24 @@ def test_l201_partitioned_tables_refuse_not_valid_foreign_keys(pg: Scratch) -> N
     with pytest.raises(psycopg.errors.WrongObjectType) as failure:
         pg.run(statements(f.fix or "")[0])
     assert "cannot add NOT VALID foreign key on partitioned table" in str(failure.value)
+
+
+@pytest.mark.engine
+def test_l201_partitions_validated_first_let_the_parent_key_attach_without_a_scan(
+        pg: Scratch) -> None:
+    """The workaround L201's documentation gives for partitioned tables."""
+    _events(pg)
+    pg.run("ALTER TABLE events ADD COLUMN user_id int DEFAULT 1")
+    for part in ("events_2023", "events_2024"):
+        f = finding("L201", f"ALTER TABLE {part} ADD CONSTRAINT events_user_id_fkey "
+                            "FOREIGN KEY (user_id) REFERENCES users (id);")
+        pg.run(f.fix or "")
+    parent = "ALTER TABLE events ADD CONSTRAINT events_user_id_fkey " \
+             "FOREIGN KEY (user_id) REFERENCES users (id)"
+    assert pg.scans(parent, "events_2023") == pg.scans(parent, "events_2024") == 0
+    pg.run(parent)
+    assert pg.value("SELECT count(*) FROM pg_constraint WHERE conname = 'events_user_id_fkey' "
+                    "AND conparentid <> 0 AND convalidated") == 2
 
 
 @pytest.mark.engine

@@ -25,8 +25,8 @@ class Cluster(Rule):
 
     Instead: record the clustering index (a catalog change, SHARE UPDATE EXCLUSIVE, no
     rewrite), then rewrite the table online with pg_repack outside the migration; pg_repack
-    orders rows by the table's clustering index and takes ACCESS EXCLUSIVE only for the brief
-    swap at the end.
+    orders rows by the table's clustering index and holds ACCESS EXCLUSIVE only for moments
+    at the start and for the swap at the end.
 
         ALTER TABLE orders CLUSTER ON orders_created_at_idx;
         -- outside the migration: pg_repack --table=orders

@@ -25,8 +25,8 @@ class VacuumFull(Rule):
 
     Instead: a plain VACUUM marks dead space reusable without blocking reads or writes
     (SHARE UPDATE EXCLUSIVE). To give the space back to the operating system online, rewrite
-    the table with pg_repack or pg_squeeze, which take ACCESS EXCLUSIVE only for a brief
-    swap at the end.
+    the table with pg_repack or pg_squeeze, which hold ACCESS EXCLUSIVE only for moments
+    at the start and for the swap at the end.
 
         VACUUM (ANALYZE) orders;
         -- to shrink the file online, outside the migration: pg_repack --table=orders
