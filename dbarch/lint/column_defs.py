@@ -1,0 +1,158 @@
+"""The column definitions a statement writes, and the statement rewritten with another type.
+
+The hygiene rules (L901–L904) judge column types wherever a migration states one: CREATE
+TABLE, ALTER TABLE ... ADD COLUMN and ALTER COLUMN ... TYPE on PostgreSQL; CREATE TABLE, ADD
+COLUMN, MODIFY and CHANGE on MySQL. Their fixes are the same statement with the type replaced,
+deparsed by pglast (PostgreSQL's own grammar), so the SQL they print is valid as it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dbarch.lint.pg import alter_commands, constraints, relation, type_name, type_text
+from dbarch.lint.statement import POSTGRESQL, Statement
+
+
+@dataclass(frozen=True)
+class ColumnSite:
+    """A column type as a statement states it."""
+
+    table: str | None
+    column: str
+    type: str  # PostgreSQL catalog name (int4, varchar, timestamp) or sqlglot's (INT, UINT …)
+    text: str  # for messages: varchar(20), INT UNSIGNED
+    node: Any  # the ColumnDef (PostgreSQL JSON body or sqlglot expression)
+    is_array: bool = False
+
+
+def columns(stmt: Statement) -> Iterator[ColumnSite]:
+    """Every column type the statement defines or changes."""
+    if stmt.dialect == POSTGRESQL:
+        yield from _pg_columns(stmt)
+    else:
+        yield from _mysql_columns(stmt)
+
+
+def _pg_columns(stmt: Statement) -> Iterator[ColumnSite]:
+    node = stmt.node
+    table = relation(node.get("relation"))
+    if stmt.kind == "CreateStmt":
+        for item in node.get("tableElts") or []:
+            if "ColumnDef" in item:
+                yield _pg_site(table, item["ColumnDef"].get("colname", ""), item["ColumnDef"])
+    elif stmt.kind == "AlterTableStmt":
+        for cmd in alter_commands(stmt):
+            definition = (cmd.get("def") or {}).get("ColumnDef")
+            if definition is None:
+                continue
+            if cmd.get("subtype") == "AT_AddColumn":
+                yield _pg_site(table, definition.get("colname", ""), definition)
+            elif cmd.get("subtype") == "AT_AlterColumnType":
+                yield _pg_site(table, cmd.get("name", ""), definition)
+
+
+def _pg_site(table: str | None, column: str, definition: dict) -> ColumnSite:
+    type_node = definition.get("typeName") or {}
+    return ColumnSite(table, column, type_name(type_node), type_text(type_node), definition,
+                      is_array=bool(type_node.get("arrayBounds")))
+
+
+def _mysql_columns(stmt: Statement) -> Iterator[ColumnSite]:
+    from sqlglot import exp
+
+    node = stmt.node
+    items: list[Any] = []
+    if isinstance(node, exp.Create) and isinstance(node.this, exp.Schema):
+        table = node.this.this.name if isinstance(node.this.this, exp.Table) else None
+        items = [e for e in node.this.expressions if isinstance(e, exp.ColumnDef)]
+    elif isinstance(node, exp.Alter):
+        table = node.this.name if isinstance(node.this, exp.Table) else None
+        for action in node.args.get("actions") or []:
+            definition = action.this if isinstance(action, exp.ModifyColumn) else action
+            if isinstance(definition, exp.ColumnDef):
+                items.append(definition)
+    else:
+        return
+    for definition in items:
+        kind = definition.args.get("kind")
+        if isinstance(kind, exp.DataType):
+            yield ColumnSite(table, definition.name, kind.this.name, kind.sql("mysql"),
+                             definition)
+
+
+def has_identity(definition: dict) -> bool:
+    """A PostgreSQL ColumnDef declared GENERATED ... AS IDENTITY."""
+    return any(c.get("contype") == "CONSTR_IDENTITY" for c in constraints(definition))
+
+
+def is_primary_key(definition: dict) -> bool:
+    return any(c.get("contype") == "CONSTR_PRIMARY" for c in constraints(definition))
+
+
+# --- the statement with one column's type replaced (PostgreSQL) -------------------------------
+def retyped(stmt: Statement, column: str, new_type: str, *, identity: bool = False) -> str | None:
+    """`stmt` with `column` declared as `new_type` (optionally GENERATED ALWAYS AS IDENTITY).
+
+    Returns None when the statement cannot be rebuilt (pglast cannot deparse it).
+    """
+    import pglast
+    from pglast.stream import RawStream
+
+    try:
+        (raw,) = pglast.parse_sql(stmt.text)
+        (template,) = pglast.parse_sql(
+            f"CREATE TABLE x (c {new_type}{' GENERATED ALWAYS AS IDENTITY' if identity else ''})")
+    except (pglast.parser.ParseError, ValueError):
+        return None
+    model = template.stmt.tableElts[0]
+    target = _pg_column_def(raw.stmt, column)
+    if target is None:
+        return None
+    target.typeName = model.typeName
+    if identity:
+        kept = [c for c in (target.constraints or ()) if c.contype != _identity_kind()]
+        target.constraints = (*kept, *model.constraints)
+    try:
+        return RawStream()(raw.stmt) + ";"
+    except Exception:  # pglast refuses a few exotic trees; printing no fix beats a wrong one
+        return None
+
+
+def _identity_kind() -> Any:
+    from pglast.enums import ConstrType
+
+    return ConstrType.CONSTR_IDENTITY
+
+
+def _pg_column_def(stmt: Any, column: str) -> Any:
+    from pglast import ast
+    from pglast.enums import AlterTableType
+
+    if isinstance(stmt, ast.CreateStmt):
+        for item in stmt.tableElts or ():
+            if isinstance(item, ast.ColumnDef) and item.colname == column:
+                return item
+    if isinstance(stmt, ast.AlterTableStmt):
+        for cmd in stmt.cmds or ():
+            if not isinstance(cmd.def_, ast.ColumnDef):
+                continue
+            if cmd.subtype == AlterTableType.AT_AddColumn and cmd.def_.colname == column:
+                return cmd.def_
+            if cmd.subtype == AlterTableType.AT_AlterColumnType and cmd.name == column:
+                return cmd.def_
+    return None
+
+
+def mysql_retyped(stmt: Statement, column: str, new_type: str) -> str | None:
+    """A MySQL CREATE/ALTER with `column` declared as `new_type` (other attributes kept)."""
+    from sqlglot import exp
+
+    node = stmt.node.copy()
+    for definition in node.find_all(exp.ColumnDef):
+        if definition.name == column and definition.args.get("kind") is not None:
+            definition.set("kind", exp.DataType.build(new_type, dialect="mysql"))
+            return node.sql("mysql") + ";"
+    return None
