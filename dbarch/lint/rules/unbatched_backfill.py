@@ -39,7 +39,8 @@ class UnbatchedBackfill(Rule):
     dbarch counts an UPDATE as one batch when its WHERE bounds a key range (`BETWEEN` or a
     lower and an upper bound on the same column), picks rows by `id =` / `id IN (…)`, selects
     them through a subquery with LIMIT (`WHERE id IN (SELECT id … LIMIT 1000)`), or (MySQL)
-    carries a LIMIT. An UPDATE with no WHERE at all is L504's.
+    carries a LIMIT. An UPDATE with no WHERE at all is L504's, except a MySQL UPDATE … JOIN …
+    ON, which updates every row the join matches.
 
     Exempt: a table created earlier in the same migration; with `--db`, a table the catalog
     says holds fewer rows than one batch (10,000).
@@ -61,7 +62,13 @@ class UnbatchedBackfill(Rule):
                 return
         else:
             table, where = mysql_target(stmt)
-            if where is None or stmt.node.args.get("limit") is not None or _mysql_bounded(where):
+            if stmt.node.args.get("limit") is not None:
+                return
+            # a joined UPDATE without WHERE (UPDATE t JOIN u ON … SET …) is a backfill of every
+            # matching row; with neither it is L504's
+            if where is None and not mysql_joined(stmt):
+                return
+            if where is not None and _mysql_bounded(where):
                 return
         if table is None or ctx.created_here(table):
             return
@@ -214,6 +221,14 @@ def mysql_target(stmt: Statement) -> tuple[str | None, Any]:
     target = node.this if isinstance(node.this, exp.Table) else node.find(exp.Table)
     where = node.args.get("where")
     return (target.name if target is not None else None), (where.this if where else None)
+
+
+def mysql_joined(stmt: Statement) -> bool:
+    """True when a MySQL UPDATE/DELETE joins its target to another table ON a condition."""
+    from sqlglot import exp
+
+    return any(join.args.get("on") is not None or join.args.get("using")
+               for join in stmt.node.find_all(exp.Join))
 
 
 def _mysql_bounded(where: Any) -> bool:

@@ -11,6 +11,7 @@ from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.unbatched_backfill import (
     BATCH_ROWS,
     KEY,
+    mysql_joined,
     mysql_target,
     with_key_range,
 )
@@ -38,7 +39,9 @@ class UpdateDeleteWithoutWhere(Rule):
         -- commit, pause, then id BETWEEN 10001 AND 20000, … up to max(id)
 
     A `WHERE true` or `WHERE 1 = 1` counts as no WHERE. On MySQL a LIMIT bounds the statement
-    to one batch and is not flagged.
+    to one batch, and a JOIN … ON picks the rows (L505 judges that as a backfill); neither is
+    flagged here. PostgreSQL's `UPDATE … FROM` / `DELETE … USING` without a WHERE is a cross
+    join that touches every row, and is.
 
     Exempt: a table created earlier in the same migration (it holds only what the migration
     put there).
@@ -60,8 +63,8 @@ class UpdateDeleteWithoutWhere(Rule):
                 return
         else:
             table, where = mysql_target(stmt)
-            if stmt.node.args.get("limit") is not None:
-                return
+            if stmt.node.args.get("limit") is not None or mysql_joined(stmt):
+                return  # a LIMIT is one batch; a JOIN … ON picks the rows (L505 judges those)
             if where is not None and not _mysql_always_true(where):
                 return
         if table is None or ctx.created_here(table):
