@@ -49,9 +49,14 @@ class Context:
     # NOT VALID CHECK (col IS NOT NULL) constraints by name, until VALIDATE CONSTRAINT
     pending_not_null: dict[str, tuple[str, str]] = field(default_factory=dict)
     transaction_statements: int = 0
+    statements: int = 0  # in the whole file: decides golang-migrate's implicit transaction
 
     def __post_init__(self) -> None:
-        self.in_transaction = bool(migration_tools()[self.tool]["wraps"])
+        tool = migration_tools()[self.tool]
+        wraps = bool(tool["wraps"])
+        if tool.get("single_statement_unwrapped") and self.statements == 1:
+            wraps = False
+        self.in_transaction = wraps
 
     # --- questions rules ask ------------------------------------------------------------------
     def created_here(self, table: str | None) -> bool:

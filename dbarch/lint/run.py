@@ -159,7 +159,8 @@ def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
                 catalog: Catalog | None, report: LintReport) -> None:
     """Run the rules over one file's statements, walking the migration context."""
     version = catalog.server_version if catalog and catalog.server_version else config.pg_version
-    ctx = Context(dialect=config.dialect, pg_version=version, tool=config.tool, catalog=catalog)
+    ctx = Context(dialect=config.dialect, pg_version=version, tool=config.tool, catalog=catalog,
+                  statements=len(source.statements))
     dispatch: dict[str, list[Rule]] = {}
     for rule in rules:
         for node in rule.nodes:
