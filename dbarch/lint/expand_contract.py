@@ -10,6 +10,7 @@ a linter cannot know (a column's type, the primary key) is left as a marked plac
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pglast.stream import maybe_double_quote_name
 
@@ -25,6 +26,7 @@ RETRY_NOTE = {
 }
 
 
+@lru_cache(maxsize=4096)
 def pg_name(name: str) -> str:
     """An identifier quoted only where PostgreSQL needs it; `schema.table` part by part."""
     return ".".join(str(maybe_double_quote_name(part)) for part in name.split("."))
