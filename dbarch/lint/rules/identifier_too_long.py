@@ -35,7 +35,8 @@ class IdentifierTooLong(Rule):
     schema diffs) see a different object and try to create it again. Bytes, not characters:
     a name in a non-Latin script reaches the limit at 31 or 21 characters. MySQL and MariaDB
     accept 64 characters for tables, columns, indexes, constraints and databases, and fail
-    the statement beyond that (ERROR 1059 "Identifier name ... is too long").
+    the statement beyond that (ERROR 1059 "Identifier name ... is too long"; 1103 "Incorrect
+    table name" for a table, 1102 for a database).
 
     Instead: pick a name that fits and write it yourself, so the catalog says what the code
     says:
@@ -84,6 +85,7 @@ class IdentifierTooLong(Rule):
         from sqlglot import exp
 
         limit = int(limits()["mysql"]["max"])
+        errors = limits()["mysql"]["errors"]
         seen = set()
         for identifier in stmt.node.find_all(exp.Identifier):
             name = identifier.name
@@ -93,7 +95,7 @@ class IdentifierTooLong(Rule):
             yield self.finding(
                 stmt,
                 f"identifier {name!r} is {len(name)} characters: MySQL and MariaDB accept "
-                f"{limit} and fail the statement (ERROR 1059)",
+                f"{limit} and fail the statement ({errors})",
                 severity=Severity.ERROR,
                 fix=_renamed(stmt.text, name, name[:limit]),
             )
