@@ -17,7 +17,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from dbarch.lint.mysql import actions, online_options, table_of
+from dbarch.lint.mysql import actions, table_of
 from dbarch.lint.statement import Statement
 
 SERVERS = {"mariadb": "MariaDB 10.11", "mysql": "MySQL 8.0"}
@@ -70,14 +70,22 @@ def weakest(algorithms: list[str]) -> str:
     return min(algorithms, key=order.index) if algorithms else order[-1]
 
 
+# ALGORITHM [=] value and LOCK [=] value, with the values the servers accept: a column named
+# `lock` or `algorithm` is not an option.
+_ALGORITHM = re.compile(r"\bALGORITHM\s*=?\s*(DEFAULT|INSTANT|INPLACE|NOCOPY|COPY)\b", re.I)
+_LOCK = re.compile(r"\bLOCK\s*=?\s*(DEFAULT|NONE|SHARED|EXCLUSIVE)\b", re.I)
+
+
 def written_algorithm(stmt: Statement) -> str | None:
     """ALGORITHM= as written in the statement (COPY, INPLACE, INSTANT, NOCOPY, DEFAULT)."""
-    return online_options(stmt).get("ALGORITHM")
+    found = _ALGORITHM.findall(stmt.text)
+    return found[-1].upper() if found else None
 
 
 def written_lock(stmt: Statement) -> str | None:
     """LOCK= as written in the statement (NONE, SHARED, EXCLUSIVE, DEFAULT)."""
-    return online_options(stmt).get("LOCK")
+    found = _LOCK.findall(stmt.text)
+    return found[-1].upper() if found else None
 
 
 def guarded(stmt: Statement) -> bool:
@@ -215,6 +223,9 @@ def statement_table(stmt: Statement) -> str | None:
 
     if isinstance(stmt.node, exp.Command):
         return command_table(stmt.text)
+    if isinstance(stmt.node, exp.Create) and isinstance(stmt.node.this, exp.Index):
+        table = stmt.node.this.args.get("table")
+        return table.name if isinstance(table, exp.Table) else None
     return table_of(stmt)
 
 
@@ -253,7 +264,8 @@ def online_clause(algorithm: str, lock: str = "NONE") -> str:
     return f"ALGORITHM={algorithm}, LOCK={lock}"
 
 
-_OPTION = re.compile(r"\s*,?\s*\b(?:ALGORITHM|LOCK)\s*=?\s*\w+", re.I)
+_OPTION = re.compile(r"\s*,?\s*\b(?:ALGORITHM\s*=?\s*(?:DEFAULT|INSTANT|INPLACE|NOCOPY|COPY)|"
+                     r"LOCK\s*=?\s*(?:DEFAULT|NONE|SHARED|EXCLUSIVE))\b", re.I)
 
 
 def without_options(text: str) -> str:
