@@ -138,7 +138,9 @@ class _Reader:
         comment = ins.get_table_comment(name).get("text")
         table.comment = comment or None
         for fk in ins.get_foreign_keys(name):
-            action = str((fk.get("options") or {}).get("ondelete") or "NO ACTION").upper()
+            # InnoDB's default (and what it reports by leaving the option out) is RESTRICT
+            unset = "RESTRICT" if self.dialect == "mysql" else "NO ACTION"
+            action = str((fk.get("options") or {}).get("ondelete") or unset).upper()
             table.foreign_keys.append(ForeignKey(
                 name=fk["name"], columns=fk["constrained_columns"], ref_table=fk["referred_table"],
                 ref_columns=fk["referred_columns"],

@@ -226,7 +226,8 @@ class Planner:
         if temp == final:
             return
         if index:
-            fwd, back = self.w.rename_index(temp, final), self.w.rename_index(final, temp)
+            fwd = self.w.rename_index(temp, final, table)
+            back = self.w.rename_index(final, temp, table)
         else:
             fwd = self.w.rename_constraint(table, temp, final)
             back = self.w.rename_constraint(table, final, temp)
@@ -256,7 +257,7 @@ class Planner:
             for fk in table.foreign_keys:
                 if fk.name in deferred:
                     self.step(PhaseName.expand, "constraint", f"foreign key {fk.name}",
-                              [self.w.add_foreign_key(table.name, fk, not_valid=False)])
+                              self.w.add_foreign_key(table.name, fk, not_valid=False))
 
     def plan_drop_tables(self, ops: list[DropTable]) -> None:
         order, _ = ordered_tables([op.definition for op in ops])
@@ -350,10 +351,10 @@ class Planner:
                       f"{table}.{col.name}", w.drop_trigger(table, name),
                       w.trigger(table, name, body, "BEFORE INSERT OR UPDATE"), op)
         self.step(PhaseName.backfill, "guard", f"fill {table}.{col.name} in existing rows",
-                  [w.backfill(table, self.batch_key(table),
+                  w.backfill(table, self.batch_key(table),
                               f"UPDATE {w.q(table)} SET {c} = {fill} WHERE {{range}} "
                               f"AND {c} IS NULL",
-                              f"existing rows of {table} get {col.name} = {fill}")], [], op)
+                              f"existing rows of {table} get {col.name} = {fill}"), [], op)
 
     def row_expression(self, sql: str) -> str:
         """An expression over the row's columns rewritten for a row trigger (`a * 2` →
@@ -386,10 +387,10 @@ class Planner:
         if fill is not None:
             c = w.q(col.name)
             self.step(PhaseName.backfill, "guard", f"fill NULLs of {t}.{col.name}",
-                      [w.backfill(t, self.batch_key(t),
+                      w.backfill(t, self.batch_key(t),
                                   f"UPDATE {w.q(t)} SET {c} = {fill} WHERE {{range}} "
                                   f"AND {c} IS NULL",
-                                  f"rows of {t} where {col.name} is NULL get {fill}")], [], op)
+                                  f"rows of {t} where {col.name} is NULL get {fill}"), [], op)
         else:
             self.notes.append(f"{t}.{col.name} becomes NOT NULL: if a row holds NULL, the "
                               f"validate phase stops at VALIDATE; pass --fill {t}.{col.name}=SQL "
@@ -465,14 +466,14 @@ class Planner:
         """Backfill `column` from the old value, and the guard that the switch waits for."""
         w, c = self.w, self.w.q(column)
         self.step(PhaseName.backfill, "guard", f"copy values into {table}.{column}",
-                  [w.backfill(table, self.batch_key(table),
+                  w.backfill(table, self.batch_key(table),
                               f"UPDATE {w.q(table)} SET {c} = {converted} WHERE {{range}} "
-                              f"AND {c} IS DISTINCT FROM {converted}",
-                              f"{table}.{column} = {converted} in existing rows")], [], op)
+                              f"AND {w.distinct(c, converted)}",
+                              f"{table}.{column} = {converted} in existing rows"), [], op)
         self.step(PhaseName.switch, "guard", f"check {table}.{column} is complete",
-                  [w.guard(f"SELECT 1 FROM {w.q(table)} WHERE {c} IS DISTINCT FROM "
-                           f"{converted}", f"{table}.{column} is not fully backfilled: rerun "
-                           "the backfill phase")], [], op)
+                  w.guard(f"SELECT 1 FROM {w.q(table)} WHERE {w.distinct(c, converted)}",
+                          f"{table}.{column} is not fully backfilled: rerun "
+                           "the backfill phase"), [], op)
 
     def carry(self, op: Operation, table: str, attached: Attached, columns: dict[str, str],
               before_app: bool) -> None:
@@ -492,24 +493,24 @@ class Planner:
                 "include": on(ix.include),
                 "where": self.rename_in(ix.where, columns) if ix.where else None})
             self.step(PhaseName.switch, "not_null", f"index {ix.name} on the new column",
-                      [w.create_index(table, built, name=temp)], [w.drop_index(temp)], op)
+                      [w.create_index(table, built, name=temp)], [w.drop_index(temp, table)], op)
             self.rename_later(table, temp, ix.name, index=True)
         for u in attached.uniques:
             temp = self.final_or_temp(u.name)
             self.step(PhaseName.switch, "not_null", f"unique {u.name} on the new column",
                       w.add_unique(table, u.model_copy(update={"columns": on(u.columns)}),
                                    name=temp),
-                      [w.drop_constraint(table, temp, "rollback of the switch"),
-                       w.drop_index(temp)], op)
+                      w.drop_unique(table, temp, "rollback of the switch"), op)
             self.rename_later(table, temp, u.name, index=False)
         for fk in attached.foreign_keys:
             temp = self.final_or_temp(fk.name)
             self.step(PhaseName.switch, "not_null", f"foreign key {fk.name} on the new column",
-                      [w.add_foreign_key(table, fk.model_copy(update={"columns": on(fk.columns)}),
-                                         name=temp)],
-                      [w.drop_constraint(table, temp, "rollback of the switch")], op)
+                      w.add_foreign_key(table, fk.model_copy(update={"columns": on(fk.columns)}),
+                                        name=temp),
+                      [w.drop_constraint(table, temp, "rollback of the switch",
+                                         "foreign_key")], op)
             self.step(PhaseName.validate, "validate", f"validate {fk.name}",
-                      [w.validate(table, temp)], [], op)
+                      w.validate_foreign_key(table, fk, temp), [], op)
             self.rename_later(table, temp, fk.name, index=False)
         for ck in attached.checks:
             temp = self.final_or_temp(ck.name)
@@ -518,9 +519,9 @@ class Planner:
                 "expression": self.rename_in(ck.expression, columns) if ck.expression else None})
             self.step(PhaseName.switch, "not_null", f"check {ck.name} on the new column",
                       [w.add_check(table, moved, name=temp)],
-                      [w.drop_constraint(table, temp, "rollback of the switch")], op)
+                      [w.drop_constraint(table, temp, "rollback of the switch", "check")], op)
             self.step(PhaseName.validate, "validate", f"validate {ck.name}",
-                      [w.validate(table, temp)], [], op)
+                      w.validate_check(table, ck, temp), [], op)
             self.rename_later(table, temp, ck.name, index=False)
 
     def rename_in(self, expression: str, columns: dict[str, str]) -> str:
@@ -557,15 +558,25 @@ class Planner:
         back: list[Sql] = [w.add_column(table, restored, nullable=True)]
         back += w.sync_trigger(table, sync, restored, new, to_new, to_old)
         converted = to_old.format(v=w.q(new.name))
-        back.append(w.backfill(table, self.batch_key(table),
+        back.extend(w.backfill(table, self.batch_key(table),
                                f"UPDATE {w.q(table)} SET {w.q(old_name)} = {converted} WHERE "
-                               f"{{range}} AND {w.q(old_name)} IS DISTINCT FROM {converted}",
+                               f"{{range}} AND {w.distinct(w.q(old_name), converted)}",
                                f"copy {new.name} back into {old_name}"))
         if not old.nullable:
             back += w.not_null(table, old_name)
         back += self.rebuild(table, op.attached_old, {old.name: old_name})
+        # The old column's own indexes and constraints go first and on their own: an index
+        # dropped CONCURRENTLY (PostgreSQL) or in place (MySQL, where a DROP COLUMN that must
+        # also drop an index is not INSTANT) instead of inside the column's ALTER.
+        why = "contract: it belongs to the column dropped next"
+        attached = op.attached_old
+        first = [*(w.drop_constraint(table, f.name, why, "foreign_key")
+                   for f in attached.foreign_keys),
+                 *(w.drop_constraint(table, c.name, why, "check") for c in attached.checks),
+                 *(w.drop_constraint(table, u.name, why, "unique") for u in attached.uniques),
+                 *(w.drop_index(i.name, table) for i in attached.indexes)]
         self.step(PhaseName.contract, "drop_column", f"drop {table}.{old_name} and its trigger",
-                  [*w.drop_trigger(table, sync),
+                  [*w.drop_trigger(table, sync), *first,
                    w.drop_column(table, old_name, "contract of expand/contract: every reader and "
                                  "writer moved to the new column at the switch")],
                   back, op)
@@ -587,13 +598,14 @@ class Planner:
         for u in attached.uniques:
             out += w.add_unique(table, u.model_copy(update={"columns": on(u.columns)}))
         for fk in attached.foreign_keys:
-            out += [w.add_foreign_key(table, fk.model_copy(update={"columns": on(fk.columns)})),
-                    w.validate(table, fk.name)]
+            moved = fk.model_copy(update={"columns": on(fk.columns)})
+            out += [*w.add_foreign_key(table, moved),
+                    *w.validate_foreign_key(table, moved, fk.name)]
         for ck in attached.checks:
-            out += [w.add_check(table, ck.model_copy(update={
+            check = ck.model_copy(update={
                 "expression": self.rename_in(ck.expression, columns) if ck.expression
-                else None, "column": columns.get(ck.column, ck.column)})),
-                w.validate(table, ck.name)]
+                else None, "column": columns.get(ck.column, ck.column)})
+            out += [w.add_check(table, check), *w.validate_check(table, check, ck.name)]
         return out
 
     def plan_alter_column_type(self, op: AlterColumnType) -> None:
@@ -687,17 +699,17 @@ class Planner:
                   w.drop_trigger(t, forward_sync), op)
         source_cols = ", ".join(f"{w.q(t)}.{w.q(c)}" for c in [*op.ref, *names])
         self.step(PhaseName.backfill, "guard", f"copy {t} rows into {target.name}",
-                  [w.backfill(t, self.batch_key(t),
+                  w.backfill(t, self.batch_key(t),
                               f"INSERT INTO {w.q(target.name)} ({keys}, {cols}) SELECT "
                               f"{source_cols} FROM {w.q(t)} WHERE {{range}} ON CONFLICT "
                               f"({keys}) DO NOTHING",
-                              f"one {target.name} row per {t} row")], [], op)
+                              f"one {target.name} row per {t} row"), [], op)
         match = " AND ".join(f"x.{w.q(k)} = s.{w.q(r)}" for k, r in zip(op.key, op.ref,
                                                                          strict=True))
         self.step(PhaseName.switch, "guard", f"check every {t} row has its {target.name} row",
-                  [w.guard(f"SELECT 1 FROM {w.q(t)} s WHERE NOT EXISTS (SELECT 1 FROM "
+                  w.guard(f"SELECT 1 FROM {w.q(t)} s WHERE NOT EXISTS (SELECT 1 FROM "
                            f"{w.q(target.name)} x WHERE {match})",
-                           f"{target.name} is not fully backfilled: rerun the backfill phase")],
+                           f"{target.name} is not fully backfilled: rerun the backfill phase"),
                   [], op)
         for col in op.columns:
             if not col.nullable:
@@ -718,7 +730,7 @@ class Planner:
                                    f"(joined on {', '.join(op.key)}) instead of {t}")
         restore = [w.add_column(t, c, nullable=True) for c in op.columns]
         restore_set = ", ".join(f"{w.q(c)} = x.{w.q(c)}" for c in names)
-        restore.append(w.backfill(
+        restore.extend(w.backfill(
             t, self.batch_key(t),
             f"UPDATE {w.q(t)} SET {restore_set} FROM {w.q(target.name)} x WHERE {{range}} AND "
             + " AND ".join(f"x.{w.q(k)} = {w.q(t)}.{w.q(r)}"
@@ -739,48 +751,48 @@ class Planner:
         w, t, fk = self.w, op.table, op.foreign_key
         name = self.final_or_temp(fk.name) if fk.name in self.dropped_names else fk.name
         self.step(PhaseName.expand, "constraint", op.describe() + " (NOT VALID)",
-                  [w.add_foreign_key(t, fk, name=name)],
-                  [w.drop_constraint(t, name, "rollback of expand")], op)
-        self.step(PhaseName.validate, "validate", f"validate {fk.name}", [w.validate(t, name)],
-                  [], op)
+                  w.add_foreign_key(t, fk, name=name),
+                  [w.drop_constraint(t, name, "rollback of expand", "foreign_key")], op)
+        self.step(PhaseName.validate, "validate", f"validate {fk.name}",
+                  w.validate_foreign_key(t, fk, name), [], op)
         self.rename_later(t, name, fk.name, index=False)
 
     def plan_drop_foreign_key(self, op: DropForeignKey) -> None:
         w, t, fk = self.w, op.table, op.foreign_key
         self.step(PhaseName.contract, "drop_foreign_key", op.describe(),
                   [w.drop_constraint(t, fk.name, "contract: the target schema has no such "
-                                     "foreign key")],
-                  [w.add_foreign_key(t, fk), w.validate(t, fk.name)], op)
+                                     "foreign key", "foreign_key")],
+                  [*w.add_foreign_key(t, fk), *w.validate_foreign_key(t, fk, fk.name)], op)
 
     def plan_add_check(self, op: AddCheck) -> None:
         w, t, ck = self.w, op.table, op.check
         name = self.final_or_temp(ck.name) if ck.name in self.dropped_names else ck.name
         self.step(PhaseName.expand, "constraint", op.describe() + " (NOT VALID)",
                   [w.add_check(t, ck, name=name)],
-                  [w.drop_constraint(t, name, "rollback of expand")], op)
-        self.step(PhaseName.validate, "validate", f"validate {ck.name}", [w.validate(t, name)],
-                  [], op)
+                  [w.drop_constraint(t, name, "rollback of expand", "check")], op)
+        self.step(PhaseName.validate, "validate", f"validate {ck.name}",
+                  w.validate_check(t, ck, name), [], op)
         self.rename_later(t, name, ck.name, index=False)
 
     def plan_drop_check(self, op: DropCheck) -> None:
         w, t, ck = self.w, op.table, op.check
         self.step(PhaseName.contract, "drop_constraint", op.describe(),
                   [w.drop_constraint(t, ck.name, "contract: the target schema has no such "
-                                     "check")],
-                  [w.add_check(t, ck), w.validate(t, ck.name)], op)
+                                     "check", "check")],
+                  [w.add_check(t, ck), *w.validate_check(t, ck, ck.name)], op)
 
     def plan_add_unique(self, op: AddUnique) -> None:
         w, t, u = self.w, op.table, op.unique
         name = self.final_or_temp(u.name) if u.name in self.taken else u.name
         self.step(PhaseName.expand, "unique", op.describe(), w.add_unique(t, u, name=name),
-                  [w.drop_constraint(t, name, "rollback of expand"), w.drop_index(name)], op)
+                  w.drop_unique(t, name, "rollback of expand"), op)
         self.rename_later(t, name, u.name, index=False)
 
     def plan_drop_unique(self, op: DropUnique) -> None:
         w, t, u = self.w, op.table, op.unique
         self.step(PhaseName.contract, "drop_constraint", op.describe(),
                   [w.drop_constraint(t, u.name, "contract: the target schema has no such "
-                                     "unique constraint")],
+                                     "unique constraint", "unique")],
                   w.add_unique(t, u), op)
 
     def plan_add_primary_key(self, op: AddPrimaryKey) -> None:
@@ -792,7 +804,7 @@ class Planner:
                 steps += w.not_null(t, name)
         steps += w.add_primary_key(t, op.columns)
         self.step(PhaseName.validate, "not_null", op.describe(), steps,
-                  [w.drop_constraint(t, f"{t}_pkey", "rollback of validate")], op)
+                  [w.drop_constraint(t, f"{t}_pkey", "rollback of validate", "primary")], op)
 
     def _source_table(self, name: str) -> str:
         for op in self.diff.operations:
@@ -804,7 +816,8 @@ class Planner:
         w, t = self.w, op.table
         self.step(PhaseName.contract, "drop_constraint", op.describe(),
                   [w.drop_constraint(t, f"{t}_pkey", "contract: the target schema has no "
-                                     "primary key here")], w.add_primary_key(t, op.columns), op)
+                                     "primary key here", "primary")],
+                  w.add_primary_key(t, op.columns), op)
 
     def plan_rename_constraint(self, op: RenameConstraint) -> None:
         self.step(PhaseName.contract, "rename", op.describe(),
@@ -817,19 +830,44 @@ class Planner:
         w, t, ix = self.w, op.table, op.index
         name = self.final_or_temp(ix.name) if ix.name in self.taken else ix.name
         self.step(PhaseName.expand, "index", op.describe(), [w.create_index(t, ix, name=name)],
-                  [w.drop_index(name)], op)
+                  [w.drop_index(name, t)], op)
         self.rename_later(t, name, ix.name, index=True)
 
     def plan_drop_index(self, op: DropIndex) -> None:
         w, t, ix = self.w, op.table, op.index
-        self.step(PhaseName.contract, "drop_index", op.describe(), [w.drop_index(ix.name)],
+        self.step(PhaseName.contract, "drop_index", op.describe(), [w.drop_index(ix.name, t)],
                   [w.create_index(t, ix)], op)
 
     def plan_rename_index(self, op: RenameIndex) -> None:
         self.step(PhaseName.contract, "rename", op.describe(),
-                  [self.w.rename_index(op.old, op.new)], [self.w.rename_index(op.new, op.old)],
+                  [self.w.rename_index(op.old, op.new, op.table)],
+                  [self.w.rename_index(op.new, op.old, op.table)],
                   op)
 
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def plan_migration(a: Schema, b: Schema, *, renames: list[str] | None = None,
+                   fills: list[str] | None = None, options: PlanOptions | None = None,
+                   source: str = "A", target: str = "B") -> MigrationPlan:
+    """Diff `a` → `b` and plan it: the whole of `dbarch migrate plan` after reading schemas.
+
+    `renames` are `table.old=new` / `old_table=new_table`; `fills` are `table.column=SQL`
+    (the value existing rows get when a column becomes NOT NULL, or the conversion of a type
+    change). Raises InputError on a malformed or impossible rename or fill.
+    """
+    from dbarch.migrate.diff import Renames, diff_schemas, parse_fills
+
+    options = options or PlanOptions()
+    fill_map = parse_fills(fills or [])
+    diff = diff_schemas(a, b, Renames.parse(renames or []), fill_map, options.dialect)
+    planner: Planner
+    if options.dialect == "mysql":
+        from dbarch.migrate.mysql_plan import MySqlPlanner
+
+        planner = MySqlPlanner(a, b, diff, options, fill_map)
+    else:
+        planner = Planner(a, b, diff, options, fill_map)
+    return planner.plan(source, target)

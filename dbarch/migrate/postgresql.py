@@ -169,11 +169,11 @@ class PostgresWriter:
     # ----------------------------------------------------------------- constraints
 
     def add_foreign_key(self, table: str, fk: ForeignKey, *, name: str | None = None,
-                        not_valid: bool = True) -> Sql:
+                        not_valid: bool = True) -> list[Sql]:
         sql = (f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name or fk.name)} "
                f"FOREIGN KEY ({self.cols(fk.columns)}) REFERENCES {self.q(fk.ref_table)} "
                f"({self.cols(fk.ref_columns)}) ON DELETE {fk.on_delete.value}")
-        return Sql(sql + (" NOT VALID" if not_valid else ""))
+        return [Sql(sql + (" NOT VALID" if not_valid else ""))]
 
     def add_check(self, table: str, ck: Check, *, name: str | None = None,
                   not_valid: bool = True) -> Sql:
@@ -188,7 +188,14 @@ class PostgresWriter:
     def validate(self, table: str, name: str) -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} VALIDATE CONSTRAINT {self.q(name)}")
 
-    def drop_constraint(self, table: str, name: str, why: str) -> Sql:
+    def validate_foreign_key(self, table: str, fk: ForeignKey, name: str) -> list[Sql]:
+        """VALIDATE CONSTRAINT: scans under SHARE UPDATE EXCLUSIVE (the parent: ROW SHARE)."""
+        return [self.validate(table, name)]
+
+    def validate_check(self, table: str, ck: Check, name: str) -> list[Sql]:
+        return [self.validate(table, name)]
+
+    def drop_constraint(self, table: str, name: str, why: str, kind: str = "constraint") -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} DROP CONSTRAINT IF EXISTS {self.q(name)}",
                    ignores=[("L408", why)])
 
@@ -207,6 +214,10 @@ class PostgresWriter:
             Sql(f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name)} UNIQUE USING INDEX "
                 f"{self.q(name)}"),
         ]
+
+    def drop_unique(self, table: str, name: str, why: str) -> list[Sql]:
+        """The constraint, and the index a failed CONCURRENTLY build may have left INVALID."""
+        return [self.drop_constraint(table, name, why, "unique"), self.drop_index(name, table)]
 
     def add_primary_key(self, table: str, columns: list[str]) -> list[Sql]:
         name = f"{table}_pkey"
@@ -245,10 +256,10 @@ class PostgresWriter:
                    ["a failed build leaves an INVALID index: the rollback drops it"],
                    outside_transaction=True)
 
-    def drop_index(self, name: str) -> Sql:
+    def drop_index(self, name: str, table: str = "") -> Sql:
         return Sql(f"DROP INDEX CONCURRENTLY IF EXISTS {self.q(name)}", outside_transaction=True)
 
-    def rename_index(self, old: str, new: str) -> Sql:
+    def rename_index(self, old: str, new: str, table: str = "") -> Sql:
         return Sql(f"ALTER INDEX {self.q(old)} RENAME TO {self.q(new)}")
 
     # ----------------------------------------------------------------- triggers
@@ -298,20 +309,23 @@ class PostgresWriter:
 
     # ----------------------------------------------------------------- data
 
+    def distinct(self, a: str, b: str) -> str:
+        return f"{a} IS DISTINCT FROM {b}"
+
     def cast(self, value: str, col: Column) -> str:
         return f"CAST({value} AS {self.type_sql(col)})"
 
-    def backfill(self, table: str, key: str | None, statement: str, about: str) -> Sql:
+    def backfill(self, table: str, key: str | None, statement: str, about: str) -> list[Sql]:
         """`statement` (an UPDATE or INSERT … SELECT restricted by `{range}`) run over the
         table in batches of `batch_size` rows of the key, each committed, with a pause between
         batches so replicas and autovacuum keep up. Rerunning it is safe: rows already written
         no longer match the statement's own condition."""
         if key is None:
-            return Sql(statement.format(range="TRUE"),
-                       [about, f"{table} has no primary key to batch on: one statement"],
-                       ignores=[("L505", f"{table} has no primary key to batch by")])
+            return [Sql(statement.format(range="TRUE"),
+                        [about, f"{table} has no primary key to batch on: one statement"],
+                        ignores=[("L505", f"{table} has no primary key to batch by")])]
         t, k = self.q(table), self.q(key)
-        body = statement.format(range=f"{k} >= lo AND {k} <= hi")
+        body = statement.format(range=f"{t}.{k} >= lo AND {t}.{k} <= hi")
         text = (
             f"DO $$\n"
             f"DECLARE\n"
@@ -330,15 +344,15 @@ class PostgresWriter:
             f"END\n"
             f"$$"
         )
-        return Sql(text, [about, f"batches of {self.batch_size} rows by {key}, each committed, "
-                          f"{self.pause}s apart; safe to rerun after an interruption (rows "
-                          "already done no longer match). Run outside a transaction block."],
-                   outside_transaction=True)
+        return [Sql(text, [about, f"batches of {self.batch_size} rows by {key}, each committed, "
+                           f"{self.pause}s apart; safe to rerun after an interruption (rows "
+                           "already done no longer match). Run outside a transaction block."],
+                    outside_transaction=True)]
 
-    def guard(self, condition: str, message: str) -> Sql:
+    def guard(self, condition: str, message: str) -> list[Sql]:
         """Stop the phase (raise) when rows matching `condition` exist."""
         text = (f"DO $$\nBEGIN\n  IF EXISTS ({condition}) THEN\n"
                 f"    RAISE EXCEPTION '{message.replace(chr(39), chr(39) * 2)}';\n"
                 f"  END IF;\nEND\n$$")
-        return Sql(text, ["a read-only check: the switch must not happen before the data is "
-                          "complete"])
+        return [Sql(text, ["a read-only check: the next step must not run before the data is "
+                           "complete"])]
