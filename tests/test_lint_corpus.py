@@ -6,11 +6,14 @@ preceded by `-- expect: L101 L601` (exactly the default-enabled rules that must 
 must then get no finding. A file may start with `-- lint-config: pg-version=10 tool=flyway` to
 lint it with other options; otherwise the defaults hold (PostgreSQL 15, tool plain).
 
-The PostgreSQL files are independent migrations, each run against the database that
-tests/fixtures/lint_corpus/setup/postgresql.sql builds and each linted on its own. The MySQL
-files are one migration folder, run in name order against setup/mysql.sql and linted in one
-run, as `dbarch lint migrations/` does: the MySQL rules compare a MODIFY with the column's
-definition from an earlier migration of the run (04_create_tickets.sql, 05_alter_tickets.sql).
+tests/fixtures/lint_corpus/setup/<dialect>.sql holds the tables that exist before: the
+migration history so far. The PostgreSQL files are independent migrations, each run on the
+database the setup builds and each linted in a run of its own after the setup file, as
+`dbarch lint migrations/` reads the history before the newest migration (L306 compares a type
+change with the column's type from it). The MySQL files are one migration folder, run in name
+order after setup/mysql.sql and linted in one run after it: the MySQL rules compare a MODIFY
+with the column's definition from an earlier migration (04_create_tickets.sql, then
+05_alter_tickets.sql).
 
 Three kinds of test read the corpus:
 
@@ -21,7 +24,8 @@ Three kinds of test read the corpus:
   migrations on a scratch database. PostgreSQL: a statement fails exactly when it is annotated
   L103 (CONCURRENTLY in a transaction) or L302 (NOT NULL column without default on a table with
   rows); it rewrites a table that existed before (relfilenode changes) exactly when it is
-  annotated with a rewrite rule; and it takes a lock that blocks traffic (SHARE or stronger) on
+  annotated with a rewrite rule (an index rebuilt under the statement's lock needs a rule
+  too: L306 or REINDEX's L104); and it takes a lock that blocks traffic (SHARE or stronger) on
   such a table, while lock_timeout is off, exactly when it is annotated L601. MariaDB: every
   statement runs, and a MODIFY that `ALGORITHM=INPLACE` refuses (a table copy) is exactly one
   annotated L703, L704 or L705.
@@ -42,7 +46,7 @@ import pytest
 
 from dbarch.lint.config import LintConfig
 from dbarch.lint.rule import all_rules
-from dbarch.lint.run import lint_paths, lint_text
+from dbarch.lint.run import lint_paths
 from dbarch.lint.source import read_source
 from dbarch.lint.statement import MYSQL, POSTGRESQL
 from tests.conftest import MARIADB_URL, POSTGRESQL_URL
@@ -67,6 +71,7 @@ FAILS_ON_SERVER = {
     "L302": "contains null values",
 }
 REWRITE_RULES = frozenset({"L105", "L106", "L303", "L304", "L305", "L306", "L502"})
+INDEX_REBUILD_RULES = REWRITE_RULES | {"L104"}  # REINDEX rebuilds indexes, not the table
 # Lock modes that block the application's reads or writes (conflict with ROW EXCLUSIVE).
 BLOCKING_LOCKS = frozenset(
     {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
@@ -189,26 +194,41 @@ def corpus_files(dialect: str | None = None) -> list[CorpusFile]:
 HISTORIES = frozenset({MYSQL})
 
 
+def setup_path(dialect: str) -> Path:
+    """The schema every migration of a dialect's corpus starts from."""
+    return CORPUS / "setup" / f"{dialect}.sql"
+
+
 def lint_corpus_file(corpus: CorpusFile) -> tuple[dict[int, set[str]], list[str]]:
-    """The codes dbarch reports (unsuppressed), by statement line, and the problems it met."""
+    """The codes dbarch reports (unsuppressed), by statement line, and the problems it met.
+
+    The setup file is linted first in the same run, as the earlier migrations of a folder
+    are: rules that compare a change with a column's definition (L306, L703–L705) learn the
+    existing tables from it, as `dbarch lint migrations/` learns them from the history.
+    Findings on the setup file itself are not the corpus's business.
+    """
     if corpus.dialect in HISTORIES:
         found, problems = _lint_history(corpus.dialect)
-        name = str(corpus.path)
-        return ({line: set(codes) for (path, line), codes in found.items() if path == name},
-                [f"{line}: {message}" for path, line, message in problems if path == name])
-    report = lint_text(corpus.text, corpus.config(), path=str(corpus.path))
-    found_here: dict[int, set[str]] = {}
-    for finding in report.active:
-        found_here.setdefault(finding.line, set()).add(finding.code)
-    return found_here, [f"{p.line}: {p.message}" for p in report.problems]
+    else:
+        found, problems = _lint_run(corpus.dialect, (str(corpus.path),),
+                                    tuple(sorted(corpus.options.items())))
+    name = str(corpus.path)
+    return ({line: set(codes) for (path, line), codes in found.items() if path == name},
+            [f"{line}: {message}" for path, line, message in problems if path == name])
 
 
-@cache
 def _lint_history(dialect: str) -> tuple[dict[tuple[str, int], frozenset[str]],
                                           tuple[tuple[str, int | None, str], ...]]:
     """One lint run over a dialect's whole corpus folder, as `dbarch lint DIR` does."""
-    folder = DIALECT_DIRS[dialect]
-    report = lint_paths([str(folder)], LintConfig.model_validate({"dialect": dialect}))
+    return _lint_run(dialect, (str(DIALECT_DIRS[dialect]),), ())
+
+
+@cache
+def _lint_run(dialect: str, paths: tuple[str, ...], options: tuple[tuple[str, object], ...],
+              ) -> tuple[dict[tuple[str, int], frozenset[str]],
+                         tuple[tuple[str, int | None, str], ...]]:
+    config = LintConfig.model_validate({"dialect": dialect, **dict(options)})
+    report = lint_paths([str(setup_path(dialect)), *paths], config)
     found: dict[tuple[str, int], set[str]] = {}
     for finding in report.active:
         found.setdefault((str(Path(finding.file)), finding.line), set()).add(finding.code)
@@ -330,6 +350,7 @@ class Observed:
     new_blocking: set[str] = field(default_factory=set)  # existing tables newly locked
     held_blocking: set[str] = field(default_factory=set)  # existing tables locked after it
     rewritten: set[str] = field(default_factory=set)
+    rebuilt_indexes: set[str] = field(default_factory=set)  # of existing tables
 
 
 @pytest.fixture
@@ -359,7 +380,7 @@ def replay_postgresql(corpus: CorpusFile, url: str) -> list[tuple[CorpusStatemen
 
     from dbarch.lint.context import migration_tools
 
-    setup = (CORPUS / "setup" / "postgresql.sql").read_text()
+    setup = setup_path(POSTGRESQL).read_text()
     observed: list[tuple[CorpusStatement, Observed]] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(setup)
@@ -376,6 +397,7 @@ def replay_postgresql(corpus: CorpusFile, url: str) -> list[tuple[CorpusStatemen
             obs = Observed()
             obs.lock_timeout = conn.execute("SHOW lock_timeout").fetchone()[0] != "0"
             files = _relfilenodes(conn, tables)
+            index_files = _index_files(conn, tables)
             if stmt.kind == "TransactionStmt" and wrapped:
                 pass  # the tool's transaction stands in for the file's own
             elif stmt.kind == "TransactionStmt":
@@ -385,6 +407,10 @@ def replay_postgresql(corpus: CorpusFile, url: str) -> list[tuple[CorpusStatemen
             after = _relfilenodes(conn, tables)
             obs.rewritten = {tables[oid] for oid, node in files.items()
                              if oid in after and after[oid] != node}
+            # ALTER COLUMN TYPE may rebuild an index whose table keeps its rows
+            index_after = _index_files(conn, tables)
+            obs.rebuilt_indexes = {name for name, node in index_files.items()
+                                   if name in index_after and index_after[name] != node}
             observed.append((stmt, obs))
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("COMMIT")
@@ -436,9 +462,18 @@ def _locks(conn, tables: dict[int, str]) -> set[tuple[str, str]]:
     return {(tables[oid], mode) for oid, mode in rows if oid in tables}
 
 
-def _relfilenodes(conn, tables: dict[int, str]) -> dict[int, int]:
+def _index_files(conn, tables: dict[int, str]) -> dict[str, int]:
+    """The indexes of tables that existed before, by name: a rebuild may give a new OID."""
     rows = conn.execute(
-        "SELECT oid::int, relfilenode::int FROM pg_class WHERE oid = ANY(%s)", [list(tables)]
+        "SELECT i.indexrelid::regclass::text, c.relfilenode::int FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ANY(%s)", [list(tables)]
+    ).fetchall()
+    return dict(rows)
+
+
+def _relfilenodes(conn, relations: dict[int, str]) -> dict[int, int]:
+    rows = conn.execute(
+        "SELECT oid::int, relfilenode::int FROM pg_class WHERE oid = ANY(%s)", [list(relations)]
     ).fetchall()
     return dict(rows)
 
@@ -462,7 +497,11 @@ def postgresql_disagreements(
         if obs.rewritten and not rewrites:
             out.append(f"{stmt.where}: rewrote {', '.join(sorted(obs.rewritten))} but no "
                        "rewrite rule is annotated")
-        if rewrites and not obs.rewritten:
+        rebuilt_only = rewrites == {"L306"} and obs.rebuilt_indexes
+        if obs.rebuilt_indexes and not obs.bare and not stmt.claimed & INDEX_REBUILD_RULES:
+            out.append(f"{stmt.where}: rebuilt {', '.join(sorted(obs.rebuilt_indexes))} under "
+                       "its lock but no rule that says so is annotated")
+        if rewrites and not obs.rewritten and not rebuilt_only:
             out.append(f"{stmt.where}: annotated {' '.join(sorted(rewrites))} but no table "
                        "was rewritten")
         if obs.lock_timeout and "L601" in stmt.claimed:
@@ -503,9 +542,12 @@ def test_replay_checks_catch_false_annotations() -> None:
         (stmt(5, "L601"), Observed(lock_timeout=True, held_blocking={"users"})),
         (stmt(6, "L601"), Observed()),
         (stmt(7, "L101", "L601"), Observed(new_blocking={"orders"}, held_blocking={"orders"})),
+        (stmt(8), Observed(rebuilt_indexes={"orders_pkey"})),  # an index rebuilt, unannotated
+        (stmt(9, "L306"), Observed(rebuilt_indexes={"orders_placed_at_idx"})),
+        (stmt(10), Observed(bare=True, rebuilt_indexes={"orders_pkey"})),  # REINDEX CONCURRENTLY
     ]
     out = postgresql_disagreements(observed)
-    assert [line.split(":")[1] for line in out] == ["1", "2", "3", "4", "4", "5", "6"]
+    assert [line.split(":")[1] for line in out] == ["1", "2", "3", "4", "4", "5", "6", "8"]
 
 
 # --- the annotations against MariaDB -------------------------------------------------------------
@@ -555,7 +597,7 @@ def replay_mysql(files: list[CorpusFile], database: str) -> list[str]:
     out: list[str] = []
     try:
         with conn.cursor() as cur:
-            for piece in (CORPUS / "setup" / "mysql.sql").read_text().split(";\n"):
+            for piece in setup_path(MYSQL).read_text().split(";\n"):
                 if piece.strip():
                     cur.execute(piece)
             for corpus in files:
