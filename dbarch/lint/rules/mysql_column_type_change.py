@@ -27,7 +27,8 @@ class MysqlColumnTypeChange(Rule):
     so replication lags by the copy's duration. Written with ALGORITHM=INPLACE or INSTANT, the
     statement is refused (ERROR 1846) instead. What does not copy and is not flagged: a longer
     VARCHAR within its length prefix (L703 covers the boundary), appended ENUM/SET members
-    (L704 covers the rest), NULL/NOT NULL, defaults, comments, renames, collation changes.
+    (L704 covers the rest), NULL/NOT NULL (an in-place rebuild), defaults, comments, renames.
+    A change of collation alone is not judged.
 
     Lock: LOCK=SHARED for the whole copy (INSERT, UPDATE and DELETE wait; reads go on).
 
