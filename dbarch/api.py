@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from dbarch.lint.run import LintReport
+    from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
+    from dbarch.parse import ParsedSchema
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 DESIGN_FILE = "design.json"
@@ -254,3 +256,75 @@ def _read_text_file(path: str | Path, what: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(path), f"cannot read the {what} file: "
                                   f"{getattr(exc, 'strerror', None) or exc}")]) from None
+
+
+def migrate_plan(
+    source: str,
+    target: str,
+    *,
+    dialect: str | None = None,
+    renames: list[str] | tuple[str, ...] = (),
+    fills: list[str] | tuple[str, ...] = (),
+    out: str | Path | None = None,
+    pg_version: int = 15,
+    batch_size: int = 1000,
+    pause: float = 0.1,
+    lock_timeout: str = "5s",
+) -> tuple[MigrationPlan, list[Path]]:
+    """Plan a zero-downtime migration from schema `source` to schema `target`
+    (`dbarch migrate plan`). Each is a DDL file or a live database URL (postgresql://,
+    mysql://; read with SQLAlchemy's inspector, never written).
+
+    `renames` say what a diff cannot tell from a drop and an add (`table.old=new`,
+    `old_table=new_table`); `fills` give existing rows their value where a column becomes
+    NOT NULL or changes type (`table.column=SQL`). With `out`, the phases are written there as
+    NN_phase.sql, NN_phase.rollback.sql and PLAN.md. Returns the plan and the files written.
+    """
+    from dbarch.migrate.output import plan_files
+    from dbarch.migrate.plan import PlanOptions, plan_migration
+
+    name = _plan_dialect(source, target, dialect)
+    a, b = _read_schema(source, name), _read_schema(target, name)
+    options = PlanOptions(dialect=name, pg_version=pg_version, batch_size=batch_size,
+                          pause=pause, lock_timeout=lock_timeout)
+    result = plan_migration(a.schema, b.schema, renames=list(renames), fills=list(fills),
+                            options=options, source=_label(source), target=_label(target))
+    result.notices = [str(p) for p in [*a.notices, *b.notices]]
+    written = write_files(Path(out), plan_files(result)) if out is not None else []
+    return result, written
+
+
+def _plan_dialect(source: str, target: str, dialect: str | None) -> str:
+    """The dialect of a plan: --dialect, else the URLs' scheme, else PostgreSQL."""
+    from dbarch.engines.introspect import is_url, url_dialect
+    from dbarch.parse import dialect_name
+
+    chosen = dialect_name(dialect) if dialect else None
+    for where in (source, target):
+        if is_url(where):
+            found = url_dialect(where)
+            if chosen is not None and found != chosen:
+                raise InputError([Problem(_label(where), f"a {found} database, but the plan is "
+                                          f"for {chosen}", hint="drop --dialect or fix it")])
+            chosen = found
+    return chosen or "postgresql"
+
+
+def _read_schema(where: str, dialect: str) -> ParsedSchema:
+    from dbarch.engines.introspect import introspect, is_url
+    from dbarch.parse import read_ddl_file
+
+    if is_url(where):
+        return introspect(where)
+    if not Path(where).is_file():
+        raise InputError([Problem(where, "no such DDL file (and not a database URL)",
+                                  hint="give a .sql file or postgresql://… / mysql://…")])
+    return read_ddl_file(where, dialect)
+
+
+def _label(where: str) -> str:
+    """How a schema's origin is named in the plan: a file's name, a URL without password."""
+    from dbarch.engines.base import redact
+    from dbarch.engines.introspect import is_url
+
+    return redact(where) if is_url(where) else Path(where).name

@@ -416,5 +416,73 @@ def migrate_rehearse(migration: str, db: str, schema_file: str | None, scratch: 
     return EXIT_OK if rehearsal.ok else EXIT_FINDINGS
 
 
+@migrate.command("plan")
+@click.option("--from", "source", required=True, metavar="DDL|URL",
+              help="The schema now: a DDL file, or a database URL (postgresql://…, mysql://…) "
+              "read with SQLAlchemy's inspector and never written.")
+@click.option("--to", "target", required=True, metavar="DDL|URL",
+              help="The schema wanted: a DDL file or a database URL.")
+@click.option("-o", "--out", type=click.Path(file_okay=False),
+              help="Write NN_phase.sql, NN_phase.rollback.sql and PLAN.md into this folder.")
+@click.option("--dialect", type=click.Choice(["postgresql", "mysql", "mariadb"]), default=None,
+              help="The SQL dialect of DDL files and of the plan.  [default: the URLs', else "
+              "postgresql]")
+@click.option("--rename", "renames", multiple=True, metavar="T.OLD=NEW|OLD=NEW",
+              help="A rename the diff cannot tell from drop + add: table.old=new for a column, "
+              "old=new for a table. Repeat for several.")
+@click.option("--fill", "fills", multiple=True, metavar="T.COL=SQL",
+              help="The value existing rows get where a column becomes NOT NULL, or the "
+              "conversion of a type change, as SQL over the row's columns. Repeatable.")
+@click.option("--pg-version", type=click.IntRange(9, 99), default=15, show_default=True,
+              help="PostgreSQL major version the plan runs on.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Rows per backfill batch (one transaction each).")
+@click.option("--pause", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="Seconds between backfill batches.")
+@click.option("--lock-timeout", default="5s", show_default=True,
+              help="How long a statement may wait for its lock before giving up.")
+@FORMAT
+@handles_errors
+def migrate_plan(source: str, target: str, out: str | None, dialect: str | None,
+                 renames: tuple[str, ...], fills: tuple[str, ...], pg_version: int,
+                 batch_size: int, pause: float, lock_timeout: str, fmt: str) -> int:
+    """Plan a zero-downtime migration from the schema --from to the schema --to.
+
+    The two schemas are compared; each change becomes steps in five phases, each phase a SQL
+    file with its rollback: expand (new tables, nullable columns, indexes CONCURRENTLY,
+    constraints NOT VALID, triggers keeping old and new columns in step), backfill (batched,
+    resumable, throttled, keyed on the primary key), switch (checks, then the application
+    change to ship), validate (VALIDATE CONSTRAINT, NOT NULL through a validated CHECK),
+    contract (drop what nothing uses). Renames and type changes always go through
+    expand/contract. MySQL/MariaDB plans use online DDL and say where a copy is unavoidable.
+
+    \b
+      dbarch migrate plan --from schema_v1.sql --to schema_v2.sql -o plan/
+      dbarch migrate plan --from postgresql://app@db/shop --to v2.sql \\
+          --rename orders.total=amount_cents --fill orders.status="'new'"
+
+    Exit code: 0 when the plan covers every difference, 1 when some are left out (listed,
+    with why), 2 on bad input.
+    """
+    from dbarch import api
+
+    plan, written = api.migrate_plan(source, target, dialect=dialect, renames=renames,
+                                     fills=fills, out=out, pg_version=pg_version,
+                                     batch_size=batch_size, pause=pause,
+                                     lock_timeout=lock_timeout)
+    if fmt == "json":
+        from dbarch.migrate.output import plan_dict
+
+        click.echo(json.dumps({**plan_dict(plan), "files": [str(p) for p in written]},
+                              indent=2))
+    else:
+        from dbarch.migrate.output import plan_summary, plan_text
+
+        click.echo(plan_summary(plan, written), nl=False)
+        if out is None:
+            click.echo(plan_text(plan), nl=False)
+    return EXIT_FINDINGS if plan.unplanned else EXIT_OK
+
+
 if __name__ == "__main__":
     main()

@@ -18,17 +18,48 @@ from dbarch.migrate.statements import Sql
 # What each phase is for, and what it may lock: printed in the SQL headers and in PLAN.md.
 PURPOSE = {
     PhaseName.expand: "add what the target needs beside what the running application uses: "
-                      "new tables, nullable columns, indexes CONCURRENTLY, constraints NOT "
-                      "VALID, triggers that keep old and new columns in step",
+                      "new tables, nullable columns, indexes built online, constraints added "
+                      "without checking old rows, triggers that keep old and new columns in step",
     PhaseName.backfill: "fill the new columns and tables in batches keyed on the primary key, "
                         "each batch its own transaction, with a pause between batches",
     PhaseName.switch: "check the backfill is complete, build what the new application reads "
                       "through, then ship the application change",
-    PhaseName.validate: "prove the new constraints on existing rows (VALIDATE CONSTRAINT, NOT "
-                        "NULL through a validated CHECK) without blocking reads or writes",
+    PhaseName.validate: "prove the new constraints and NOT NULLs on existing rows without "
+                        "blocking reads or writes",
     PhaseName.contract: "remove what nothing uses any more: old columns, triggers, views, "
                         "indexes and constraints; the point after which a rollback loses data "
                         "written only to the old shape",
+}
+# Which locks each phase's statements take, and for how long.
+LOCKS = {
+    "postgresql": {
+        PhaseName.expand: "ADD COLUMN, SET DEFAULT, CREATE TRIGGER, ADD CONSTRAINT … NOT VALID and "
+                          "the rename-with-view take ACCESS EXCLUSIVE or SHARE ROW EXCLUSIVE for "
+                          "a catalog update only (milliseconds, and never longer than "
+                          "lock_timeout); CREATE INDEX CONCURRENTLY holds SHARE UPDATE EXCLUSIVE, "
+                          "which lets reads and writes go on",
+        PhaseName.backfill: "row locks only, on one batch at a time, each batch committed",
+        PhaseName.switch: "the checks read (ACCESS SHARE); indexes are built CONCURRENTLY; a "
+                          "column swap renames inside one short transaction (ACCESS EXCLUSIVE "
+                          "for a catalog update)",
+        PhaseName.validate: "VALIDATE CONSTRAINT scans under SHARE UPDATE EXCLUSIVE (reads and "
+                            "writes go on); SET NOT NULL after a validated CHECK needs ACCESS "
+                            "EXCLUSIVE only for a catalog update (PostgreSQL 12+)",
+        PhaseName.contract: "DROP COLUMN, DROP TRIGGER and DROP CONSTRAINT take ACCESS EXCLUSIVE "
+                            "for a catalog update (no rewrite); indexes are dropped CONCURRENTLY",
+    },
+    "mysql": {
+        PhaseName.expand: "every ALTER names ALGORITHM=INSTANT or INPLACE with LOCK=NONE, so the "
+                          "server refuses rather than copies; each still takes the table's "
+                          "exclusive metadata lock briefly at its start and end (bounded by "
+                          "lock_wait_timeout)",
+        PhaseName.backfill: "row locks only, on one batch at a time, each batch committed",
+        PhaseName.switch: "the checks only read; indexes are built in place (LOCK=NONE)",
+        PhaseName.validate: "the checks only read; MODIFY … NOT NULL rebuilds the table in place "
+                            "with LOCK=NONE",
+        PhaseName.contract: "DROP COLUMN is INSTANT (MariaDB 10.4+, MySQL 8.0.29+), DROP INDEX "
+                            "in place; each takes the metadata lock briefly",
+    },
 }
 RUN = {
     "postgresql": "psql -v ON_ERROR_STOP=1 -f {file}   (not --single-transaction: CREATE INDEX "
@@ -99,7 +130,7 @@ def plan_markdown(plan: MigrationPlan) -> str:
     """PLAN.md: the plan explained phase by phase."""
     template = _environment().get_template("migration_plan.md.j2")
     return template.render(plan=plan, phases=numbered(plan), purpose=PURPOSE,
-                           run=RUN[plan.dialect])
+                           locks=LOCKS[plan.dialect], run=RUN[plan.dialect])
 
 
 def plan_files(plan: MigrationPlan) -> dict[str, str]:
@@ -134,3 +165,33 @@ def plan_dict(plan: MigrationPlan) -> dict[str, Any]:
         "unplanned": plan.unplanned,
         "notices": plan.notices,
     }
+
+
+def plan_summary(plan: MigrationPlan, written: list[Any]) -> str:
+    """What the plan does, phase by phase, for the terminal."""
+    lines = [f"{plan.source} -> {plan.target} ({plan.dialect}): "
+             f"{len(plan.operations)} change(s) in {len(plan.active_phases())} phase(s)"]
+    lines += [f"  - {op.describe()}" for op in plan.operations]
+    for stem, phase in numbered(plan):
+        count = len(phase.statements())
+        lines.append(f"{stem}: {count} statement(s), {len(phase.steps)} step(s)")
+        lines += [f"    ship: {item}" for item in phase.app]
+    for note in plan.notes:
+        lines.append(f"note: {note}")
+    for notice in plan.notices:
+        lines.append(f"skipped: {notice}")
+    for item in plan.unplanned:
+        lines.append(f"NOT PLANNED: {item}")
+    if written:
+        folder = written[0].parent
+        lines.append(f"wrote {len(written)} files to {folder}/ (read PLAN.md first)")
+    return "\n".join(lines) + "\n"
+
+
+def plan_text(plan: MigrationPlan) -> str:
+    """Every phase file and its rollback, one after the other (when no folder is given)."""
+    parts = []
+    for stem, phase in numbered(plan):
+        parts.append(f"\n-- ==== {stem}.sql ====\n{phase_sql(plan, stem, phase)}")
+        parts.append(f"\n-- ==== {stem}.rollback.sql ====\n{rollback_sql(plan, stem, phase)}")
+    return "".join(parts)

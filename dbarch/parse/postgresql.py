@@ -62,7 +62,7 @@ def parse_postgresql(
     try:
         statements = pglast.parse_sql(text)
     except parser.ParseError as exc:
-        offset = exc.location if isinstance(getattr(exc, "location", None), int) else 0
+        offset = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         raise InputError([where.problem(offset, f"syntax error: {exc.args[0]}")]) from None
     reader = _Reader(SchemaBuilder(path), where)
     for raw in statements:
