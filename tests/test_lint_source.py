@@ -81,3 +81,9 @@ def test_several_rules_in_one_comment() -> None:
     text = "-- dbarch-ignore: L101, L601 built at night\nCREATE INDEX i ON t (a);"
     source = read_source("m.sql", text, "postgresql")
     assert source.statements[0].ignores == {"l101": "built at night", "l601": "built at night"}
+
+
+def test_mysql_online_options_sqlglot_refuses_are_read_from_the_text() -> None:
+    source = read_source("m.sql", "DROP INDEX i ON t ALGORITHM=INPLACE LOCK=NONE;", "mysql")
+    assert source.problems == []
+    assert [s.kind for s in source.statements] == ["Drop"]

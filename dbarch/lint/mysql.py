@@ -9,7 +9,17 @@ from typing import Any
 from dbarch.lint.context import Context
 from dbarch.lint.statement import Statement
 
-_OPTION = re.compile(r"\b(ALGORITHM|LOCK)\s*=?\s*(\w+)", re.IGNORECASE)
+_SETTING = re.compile(
+    r"(?<![\w.])(?:@@(?:session\.)?|session\s+)?(lock_wait_timeout|max_execution_time)"
+    r"\s*(?:=|:=|TO)\s*('[^']*'|\"[^\"]*\"|\w+)",
+    re.IGNORECASE,
+)
+# ALGORITHM [=] value / LOCK [=] value, with MySQL's own values only: a column named
+# lock_version or algorithm_id is not an option.
+_OPTION = re.compile(
+    r"\b(ALGORITHM|LOCK)\b\s*=?\s*(DEFAULT|INSTANT|INPLACE|NOCOPY|COPY|NONE|SHARED|EXCLUSIVE)\b",
+    re.IGNORECASE,
+)
 
 
 def table_of(stmt: Statement) -> str | None:
@@ -67,10 +77,15 @@ def advance_mysql(ctx: Context, stmt: Statement) -> None:
         if name:
             ctx.created_tables.add(name.lower())
     elif isinstance(node, exp.Set):
-        text = stmt.text.lower()
-        if "lock_wait_timeout" in text:
-            ctx.lock_timeout = True
-        if "max_execution_time" in text:
-            ctx.statement_timeout = True
+        # innodb_lock_wait_timeout is about row locks: it does not bound the metadata lock wait
+        for name, value in _SETTING.findall(stmt.text):
+            enabled = value.strip("'\"").lower() not in ("0", "default")
+            if name.lower() == "lock_wait_timeout":
+                ctx.lock_timeout = enabled
+            elif name.lower() == "max_execution_time":
+                ctx.statement_timeout = enabled
+    elif isinstance(node, exp.Drop) and (node.args.get("kind") or "").upper() == "TABLE":
+        for table in node.find_all(exp.Table):
+            ctx.created_tables.discard(table.name.lower())
     if isinstance(node, (exp.Alter, exp.Create, exp.Drop)) and ctx.explicit_transaction:
         ctx.end()

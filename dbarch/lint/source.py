@@ -168,12 +168,13 @@ def _read_mysql(source: SourceFile, text: str) -> None:
         line, column = lines.locate(byte_start)
         end_line, _ = lines.locate(len(text[:end].encode("utf-8")) - 1)
         try:
-            expression = sqlglot.parse_one(chunk, read="mysql")
+            expression = _parse_mysql(chunk)
         except ParseError as exc:
             error = exc.errors[0] if exc.errors else {}
             err_line = line + max(int(error.get("line") or 1) - 1, 0)
             err_col = int(error.get("col") or column)
             message = str(error.get("description") or exc).splitlines()[0]
+            message = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), .*?>", r"'\1'", message)
             source.problems.append(Problem(source.path, f"syntax error: {message}",
                                            line=err_line, column=err_col))
             continue
@@ -184,6 +185,28 @@ def _read_mysql(source: SourceFile, text: str) -> None:
             column=column, dialect=MYSQL, kind=type(expression).__name__, node=expression,
             end_line=end_line,
         ))
+
+
+_ONLINE_OPTION = re.compile(
+    r"\s*,?\s*\b(?:ALGORITHM|LOCK)\b\s*=?\s*(?:DEFAULT|INSTANT|INPLACE|NOCOPY|COPY|NONE|SHARED|"
+    r"EXCLUSIVE)\b",
+    re.IGNORECASE,
+)
+
+
+def _parse_mysql(chunk: str) -> object:
+    """Parse one MySQL statement; sqlglot refuses ALGORITHM=/LOCK= after some forms (DROP INDEX
+    ... ON t ALGORITHM=INPLACE), so retry without them: rules read those options from the text."""
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    try:
+        return sqlglot.parse_one(chunk, read="mysql")
+    except ParseError:
+        stripped = _ONLINE_OPTION.sub("", chunk)
+        if stripped == chunk:
+            raise
+        return sqlglot.parse_one(stripped, read="mysql")
 
 
 def _attach_ignores(source: SourceFile, text: str) -> None:
