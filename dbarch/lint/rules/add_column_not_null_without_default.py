@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import ast, enums
-
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
-from dbarch.lint.pg_fix import parse_one, script, to_sql
+from dbarch.lint.pg_fix import StatementText, column_constraint_span, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.add_column_serial_or_identity import SERIAL_TYPES
 from dbarch.lint.rules.set_not_null import not_null_steps
@@ -99,19 +97,22 @@ def _has_default(column: dict) -> bool:
 
 def _fix(stmt: Statement, index: int, table: str, column: str, ctx: Context) -> str:
     """The column added nullable, then the CHECK-first NOT NULL; or the DEFAULT route."""
-    tree = parse_one(stmt.text)
-    cmd = tree.cmds[index]
-    definition = cmd.def_
-    keep = tuple(c for c in definition.constraints or ()
-                 if c.contype not in (enums.ConstrType.CONSTR_NOTNULL,
-                                      enums.ConstrType.CONSTR_PRIMARY))
-    definition.constraints = keep or None
-    nullable = to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(cmd,),
-                                         objtype=tree.objtype))
+    source = StatementText(stmt.text)
+    _, cmd = unwrap(source.node["cmds"][index])
+    definition = cmd["def"]["ColumnDef"]
+    at = source.item_end(source.char(definition.get("location", 0)))
+    with_default = f"{source.text[:at]} DEFAULT <value>{source.text[at:]}"
+    for entry in definition.get("constraints") or []:
+        _, constraint = unwrap(entry)
+        if constraint.get("contype") in REQUIRES_VALUE:
+            start, end = column_constraint_span(source, constraint, definition)
+            prior = source.previous_token(start)
+            source.replace(prior[1] if prior else start, end, "")
+    nullable = source.result()
     steps = []
     if ctx.pg_version >= 11:
         steps.append("-- either give existing rows a constant (no rewrite on PostgreSQL 11+):")
-        steps.append(f"--   {nullable} NOT NULL DEFAULT <value>;")
+        steps.append("--   " + with_default.replace("\n", "\n--   ") + ";")
         steps.append("-- or add it nullable, backfill in batches, then enforce NOT NULL:")
     steps.append(nullable)
     steps.append("-- backfill existing rows in batches by primary key (L505), then:")

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation, type_name
-from dbarch.lint.pg_fix import object_name, parse_one, quote_name, script, to_sql
+from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
+from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.rules.change_column_type import type_source
 from dbarch.lint.rules.set_not_null import not_null_steps
 from dbarch.lint.statement import Statement
 
@@ -88,14 +89,16 @@ class AddColumnSerialOrIdentity(Rule):
 def _fix(stmt: Statement, index: int, table: str, column: str, kind: str,
          identity: dict | None, ctx: Context) -> str:
     """Nullable column + sequence default + batched numbering (+ identity at the end)."""
-    tree = parse_one(stmt.text)
-    definition = tree.cmds[index].def_
-    integer = SERIAL_TYPES.get(kind) or to_sql(definition.typeName)
+    integer = SERIAL_TYPES.get(kind)
+    if integer is None:
+        source = StatementText(stmt.text)
+        _, cmd = unwrap(source.node["cmds"][index])
+        integer = type_source(source, cmd["def"]["ColumnDef"])
     bare = table.rsplit(".", 1)[-1]
     schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
-    sequence = schema + object_name(bare, column, "seq")
+    sequence = quote_qualified(schema + object_name(bare, column, "seq"))
     col = quote_name(column)
-    rel = to_sql(tree.relation)
+    rel = quote_qualified(table)
     steps = [
         f"CREATE SEQUENCE {sequence} AS {integer}",
         f"ALTER TABLE {rel} ADD COLUMN {col} {integer}",

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import enums
-
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, qualify_columns, relation
-from dbarch.lint.pg_fix import object_name, parse_one, quote_name, script, to_sql
+from dbarch.lint.pg import alter_commands, constraints, relation, unwrap
+from dbarch.lint.pg_fix import (
+    StatementText,
+    column_constraint_span,
+    object_name,
+    quote_name,
+    quote_qualified,
+    script,
+)
 from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.rules.change_column_type import qualified_text
 from dbarch.lint.statement import Statement
 
 
@@ -74,27 +80,32 @@ class AddColumnStoredGenerated(Rule):
 
 def _fix(stmt: Statement, index: int, table: str) -> str:
     """A plain column filled by a BEFORE trigger, and existing rows in batches."""
-    tree = parse_one(stmt.text)
-    definition = tree.cmds[index].def_
-    expression = None
-    keep = []
-    for constraint in definition.constraints or ():
-        if constraint.contype == enums.ConstrType.CONSTR_GENERATED:
-            expression = constraint.raw_expr
-        elif constraint.contype != enums.ConstrType.CONSTR_NOTNULL:
-            keep.append(constraint)
-    definition.constraints = tuple(keep) or None
-    rel = to_sql(tree.relation)
-    column = definition.colname
-    col = quote_name(column)
-    computed = to_sql(expression)
-    in_trigger = to_sql(qualify_columns(expression, "new"))
+    source = StatementText(stmt.text)
+    _, cmd = unwrap(source.node["cmds"][index])
+    definition = cmd["def"]["ColumnDef"]
+    column = definition.get("colname", "")
+    computed = in_trigger = ""
+    for entry in definition.get("constraints") or []:
+        _, constraint = unwrap(entry)
+        if constraint.get("contype") not in ("CONSTR_GENERATED", "CONSTR_NOTNULL"):
+            continue
+        start, end = column_constraint_span(source, constraint, definition)
+        if constraint.get("contype") == "CONSTR_GENERATED":
+            # the expression is the parenthesised part of GENERATED ALWAYS AS ( … ) STORED
+            opening = next(t for t in source.tokens if t[0] >= start and t[2] == "ASCII_40")
+            closing = source.item_end(opening[1])
+            computed = source.text[opening[1]:closing]
+            in_trigger = qualified_text(source, constraint.get("raw_expr") or {},
+                                        opening[1], closing)
+        prior = source.previous_token(start)
+        source.replace(prior[1] if prior else start, end, "")
+    rel, col = quote_qualified(table), quote_name(column)
     bare = table.rsplit(".", 1)[-1]
     schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
-    function = schema + object_name(bare, column, "fill")
-    trigger = object_name(bare, column, "fill")
+    function = quote_qualified(schema + object_name(bare, column, "fill"))
+    trigger = quote_name(object_name(bare, column, "fill"))
     return script(
-        to_sql(tree),
+        source.result(),
         f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN new.{col} := {in_trigger}; RETURN new; END $$",
         f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {rel} "

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import ast, enums
-
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, constraints, function_names, relation, unwrap
 from dbarch.lint.pg import volatile_functions as volatile
-from dbarch.lint.pg_fix import parse_one, quote_name, script, to_sql
+from dbarch.lint.pg_fix import (
+    StatementText,
+    column_constraint_span,
+    quote_name,
+    quote_qualified,
+    script,
+)
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.set_not_null import not_null_steps
 from dbarch.lint.statement import Statement
@@ -99,35 +103,35 @@ def _default(column: dict) -> dict | None:
 
 def _fix(stmt: Statement, index: int, table: str, ctx: Context) -> str:
     """Add the column bare, set the default for new rows, fill old rows in batches."""
-    tree = parse_one(stmt.text)
-    cmd = tree.cmds[index]
-    definition = cmd.def_
-    default = None
-    keep = []
+    source = StatementText(stmt.text)
+    _, cmd = unwrap(source.node["cmds"][index])
+    definition = cmd["def"]["ColumnDef"]
+    column = definition.get("colname", "")
+    expression = ""
     not_null = False
-    for constraint in definition.constraints or ():
-        if constraint.contype == enums.ConstrType.CONSTR_DEFAULT:
-            default = constraint.raw_expr
-        elif constraint.contype == enums.ConstrType.CONSTR_NOTNULL:
-            not_null = True
+    for entry in definition.get("constraints") or []:
+        _, constraint = unwrap(entry)
+        contype = constraint.get("contype")
+        if contype not in ("CONSTR_DEFAULT", "CONSTR_NOTNULL"):
+            continue
+        start, end = column_constraint_span(source, constraint, definition)
+        if contype == "CONSTR_DEFAULT":
+            keyword = next(t for t in source.tokens if t[0] >= start and t[2] == "DEFAULT")
+            after = source.next_token(keyword[1])
+            expression = source.text[after[0] if after else keyword[1]:end]
         else:
-            keep.append(constraint)
-    definition.constraints = tuple(keep) or None
-    rel = to_sql(tree.relation)
-    col = quote_name(definition.colname)
-    value = to_sql(default)
-    set_default = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_ColumnDefault,
-                                    name=definition.colname, def_=default,
-                                    behavior=enums.DropBehavior.DROP_RESTRICT)
+            not_null = True
+        prior = source.previous_token(start)
+        source.replace(prior[1] if prior else start, end, "")
+    rel, col = quote_qualified(table), quote_name(column)
     steps = [
-        to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(cmd,), objtype=tree.objtype)),
+        source.result(),
         "-- new rows get the default from here on (a catalog change, no rewrite):",
-        to_sql(ast.AlterTableStmt(relation=tree.relation, cmds=(set_default,),
-                                  objtype=tree.objtype)),
+        f"ALTER TABLE {rel} ALTER COLUMN {col} SET DEFAULT {expression}",
         "-- existing rows in batches by primary key, one transaction each:",
-        f"UPDATE {rel} SET {col} = {value} WHERE {col} IS NULL AND id BETWEEN 1 AND 10000",
+        f"UPDATE {rel} SET {col} = {expression} WHERE {col} IS NULL AND id BETWEEN 1 AND 10000",
     ]
     if not_null:
         steps += ["-- when every batch is done, NOT NULL without a long lock:",
-                  *not_null_steps(table, definition.colname, ctx)]
+                  *not_null_steps(table, column, ctx)]
     return script(*steps)

@@ -16,13 +16,16 @@ from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import (
     alter_commands,
     column_ref,
+    constraints,
     relation,
     setting_value,
     type_mods,
     type_name,
     type_text,
     unwrap,
+    walk,
 )
+from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -312,14 +315,40 @@ def _trivial_using(using: dict[str, Any], column: str, new: ColumnType) -> bool:
             and ColumnType.of(body.get("typeName") or {}) == new)
 
 
+# --- reading the statement's own text (shared with L304 and L305) ---------------------------
+def type_source(source: StatementText, definition: dict[str, Any],
+                limit: int | None = None) -> str:
+    """A ColumnDef's type as the user wrote it (`numeric(10, 2)`, `"MyType"[]`)."""
+    start = source.char(definition["typeName"].get("location", 0))
+    stops = [source.char(c.get("location", 0)) for c in constraints(definition)]
+    stops = [stop for stop in stops if stop > start]
+    if limit is not None:
+        stops.append(limit)
+    end = min(stops) if stops else source.item_end(start)
+    return source.text[start:source.before(start, end)]
+
+
+def qualified_text(source: StatementText, expression: dict[str, Any], start: int,
+                   end: int) -> str:
+    """The expression's text between `start` and `end` with each bare column reference
+    prefixed by `new.`, for the body of a row trigger."""
+    cuts = sorted({source.char(body.get("location", 0)) for kind, body in walk(expression)
+                   if kind == "ColumnRef" and len(body.get("fields") or []) == 1})
+    out, position = [], start
+    for cut in cuts:
+        if start <= cut < end:
+            out += [source.text[position:cut], "new."]
+            position = cut
+    out.append(source.text[position:end])
+    return "".join(out)
+
+
 # --- fixes ----------------------------------------------------------------------------------
 def _rewrite_fix(stmt: Statement, index: int, table: str, column: str, new: ColumnType) -> str:
     """Expand and contract; for a shorter varchar, first the CHECK that avoids the rewrite."""
-    from dbarch.lint.pg_fix import object_name, quote_name, quote_qualified
-
     fix = _expand_contract(stmt, index, table, column, new)
     if new.name == "varchar" and new.mods and not new.array:
-        name = object_name(_bare(table), column, "length")
+        name = quote_name(object_name(_bare(table), column, "length"))
         rel, col = quote_qualified(table), quote_name(column)
         fix = (f"-- to shorten it, keep the type and add the limit (no rewrite):\n"
                f"ALTER TABLE {rel} ADD CONSTRAINT {name} CHECK (char_length({col}) <= "
@@ -330,8 +359,6 @@ def _rewrite_fix(stmt: Statement, index: int, table: str, column: str, new: Colu
 
 
 def _utc_fix(table: str, column: str, new: ColumnType) -> str:
-    from dbarch.lint.pg_fix import quote_name, quote_qualified
-
     return (f"SET TIME ZONE 'UTC';\n"
             f"ALTER TABLE {quote_qualified(table)} ALTER COLUMN {quote_name(column)} "
             f"TYPE {new.text};\n"
@@ -342,26 +369,37 @@ def _utc_fix(table: str, column: str, new: ColumnType) -> str:
 def _expand_contract(stmt: Statement, index: int, table: str, column: str,
                      new: ColumnType) -> str:
     """A new column kept in step by a trigger, backfilled in batches, then swapped in."""
-    from dbarch.lint.pg import qualify_columns
-    from dbarch.lint.pg_fix import object_name, parse_one, quote_name, quote_qualified, script
-    from dbarch.lint.pg_fix import to_sql as sql
-
-    definition = parse_one(stmt.text).cmds[index].def_
+    source = StatementText(stmt.text)
+    _, cmd = unwrap(source.node["cmds"][index])
+    definition = cmd["def"]["ColumnDef"]
+    type_start = source.char(definition["typeName"].get("location", 0))
+    item_end = source.item_end(type_start)
+    clauses = {name: (begin, stop) for begin, stop, name in source.tokens
+               if type_start < begin < item_end and name in ("USING", "COLLATE")}
+    type_end = min((begin for begin, _ in clauses.values()), default=item_end)
+    type_sql = source.text[type_start:source.before(type_start, type_end)]
+    collate = ""
+    if "COLLATE" in clauses:
+        begin = clauses["COLLATE"][0]
+        stop = clauses["USING"][0] if "USING" in clauses else item_end
+        collate = " " + source.text[begin:source.before(begin, stop)]
     rel, col = quote_qualified(table), quote_name(column)
-    fresh = quote_name(f"{column}_new")
+    using = definition.get("raw_default")
+    if using and "USING" in clauses:
+        after = source.next_token(clauses["USING"][1])
+        begin = after[0] if after else item_end
+        backfill = source.text[begin:item_end]
+        in_trigger = qualified_text(source, using, begin, item_end)
+    else:
+        backfill = f"CAST({col} AS {type_sql})"
+        in_trigger = f"CAST(new.{col} AS {type_sql})"
+    fresh, old = quote_name(f"{column}_new"), quote_name(f"{column}_old")
     bare = _bare(table)
     schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
-    function = schema + object_name(bare, f"{column}_new", "sync")
-    trigger = object_name(bare, f"{column}_new", "sync")
-    type_sql = sql(definition.typeName)
-    expression = definition.raw_default  # the USING expression, if any
-    if expression is None:
-        expression = parse_one(f"SELECT CAST({col} AS {type_sql})").targetList[0].val
-    backfill = sql(expression)
-    in_trigger = sql(qualify_columns(expression, "new"))
-    old = quote_name(f"{column}_old")
+    function = quote_qualified(schema + object_name(bare, f"{column}_new", "sync"))
+    trigger = quote_name(object_name(bare, f"{column}_new", "sync"))
     return script(
-        f"ALTER TABLE {rel} ADD COLUMN {fresh} {type_sql}",
+        f"ALTER TABLE {rel} ADD COLUMN {fresh} {type_sql}{collate}",
         f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN new.{fresh} := {in_trigger}; RETURN new; END $$",
         f"CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {rel} "

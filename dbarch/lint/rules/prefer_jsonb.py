@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pglast import ast
-
 from dbarch.lint.context import Context
-from dbarch.lint.pg import alter_commands, relation, type_name, unwrap
-from dbarch.lint.pg_fix import parse_one, to_sql
+from dbarch.lint.pg import alter_commands, relation, type_name, unwrap, walk
+from dbarch.lint.pg_fix import StatementText
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 
@@ -76,22 +74,14 @@ def _is_json(type_node: dict[str, Any] | None) -> bool:
 
 
 def _fix(stmt: Statement) -> str:
-    """The statement with every json type (arrays included) written as jsonb."""
-    tree = parse_one(stmt.text)
-
-    def visit(node: Any) -> None:
-        if isinstance(node, ast.TypeName):
-            names = node.names or ()
-            if names and isinstance(names[-1], ast.String) and names[-1].sval == "json":
-                # jsonb is an ordinary type name: no pg_catalog prefix needed
-                node.names = (ast.String(sval="jsonb"),)
-            return
-        if isinstance(node, ast.Node):
-            for attr in node:
-                visit(getattr(node, attr))
-        elif isinstance(node, tuple | list):
-            for item in node:
-                visit(item)
-
-    visit(tree)
-    return f"{to_sql(tree)};"
+    """The statement with each json column type written as jsonb (arrays included)."""
+    source = StatementText(stmt.text)
+    for kind, body in walk(source.node):
+        if kind != "ColumnDef" or not _is_json(body.get("typeName")):
+            continue
+        start = source.char(body["typeName"].get("location", 0))
+        # `json`, or `pg_catalog.json`: the json token is the first one named so from here
+        token = next(t for t in source.tokens
+                     if t[0] >= start and source.text[t[0]:t[1]].lower() == "json")
+        source.replace(token[0], token[1], "jsonb")
+    return f"{source.result()};"

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pglast import ast, enums
-
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
 from dbarch.lint.pg_fix import (
-    alter_table,
     drop_constraint,
     next_transaction,
     object_name,
+    quote_name,
+    quote_qualified,
     script,
-    to_sql,
     validate_constraint,
 )
 from dbarch.lint.rule import Finding, Rule, Severity, register
@@ -104,21 +102,15 @@ def not_null_recipe(table: str, column: str, ctx: Context, *, proved: bool = Fal
 def not_null_steps(table: str, column: str, ctx: Context, *, proved: bool = False) -> list[str]:
     """The statements (and comment lines) of `not_null_recipe`, to splice into a longer fix."""
     name = object_name(_bare(table), column, "not_null")
+    rel, col = quote_qualified(table), quote_name(column)
     steps: list[str] = []
     if not proved:
-        check = ast.Constraint(
-            contype=enums.ConstrType.CONSTR_CHECK, conname=name,
-            raw_expr=ast.NullTest(arg=ast.ColumnRef(fields=(ast.String(sval=column),)),
-                                  nulltesttype=enums.NullTestType.IS_NOT_NULL),
-            skip_validation=True, initially_valid=False, is_enforced=True)
-        add = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_AddConstraint, def_=check,
-                                behavior=enums.DropBehavior.DROP_RESTRICT)
-        steps += [to_sql(alter_table(table, add)), next_transaction(ctx),
-                  validate_constraint(table, name)]
+        steps += [f"ALTER TABLE {rel} ADD CONSTRAINT {quote_name(name)} "
+                  f"CHECK ({col} IS NOT NULL) NOT VALID",
+                  next_transaction(ctx), validate_constraint(table, name)]
     if ctx.pg_version >= SKIPS_SCAN_SINCE:
-        set_not_null = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_SetNotNull,
-                                         name=column, behavior=enums.DropBehavior.DROP_RESTRICT)
-        steps += [to_sql(alter_table(table, set_not_null)), drop_constraint(table, name)]
+        steps += [f"ALTER TABLE {rel} ALTER COLUMN {col} SET NOT NULL",
+                  drop_constraint(table, name)]
     else:
         steps.append(f"-- PostgreSQL {ctx.pg_version}: SET NOT NULL would scan anyway; keep the "
                      "validated CHECK as the column's NOT NULL")

@@ -95,27 +95,34 @@ def with_key_range(stmt: Statement) -> str:
     """The UPDATE/DELETE with `id BETWEEN 1 AND 10000` ANDed onto its WHERE."""
     low, high = 1, BATCH_ROWS
     if stmt.dialect == POSTGRESQL:
-        from pglast import ast, enums
+        from dbarch.lint.pg_fix import StatementText, quote_name
 
-        from dbarch.lint.pg_fix import parse_one, to_sql
-
-        tree = parse_one(stmt.text)
-        key: tuple[Any, ...] = (ast.String(sval=KEY),)
-        if getattr(tree, "fromClause", None) or getattr(tree, "usingClause", None):
+        source = StatementText(stmt.text)
+        key = KEY
+        if source.node.get("fromClause") or source.node.get("usingClause"):
             # joined: name the target's key, or `id` is ambiguous
-            target = tree.relation.alias.aliasname if tree.relation.alias else tree.relation.relname
-            key = (ast.String(sval=target), *key)
-        key_range = ast.A_Expr(
-            kind=enums.A_Expr_Kind.AEXPR_BETWEEN, name=(ast.String(sval="BETWEEN"),),
-            lexpr=ast.ColumnRef(fields=key),
-            rexpr=(ast.A_Const(val=ast.Integer(ival=low)),
-                   ast.A_Const(val=ast.Integer(ival=high))))
-        if tree.whereClause is None:
-            tree.whereClause = key_range
+            target = source.node.get("relation") or {}
+            alias = (target.get("alias") or {}).get("aliasname") or target["relname"]
+            key = f"{quote_name(alias)}.{KEY}"
+        top: dict[str, tuple[int, int]] = {}
+        for (begin, stop, name), depth in zip(source.tokens, source.depth, strict=True):
+            if depth == 0 and name in ("WHERE", "RETURNING"):
+                top.setdefault(name, (begin, stop))
+        tail = top["RETURNING"][0] if "RETURNING" in top else len(source.text)
+        key_range = f"{key} BETWEEN {low} AND {high}"
+        if "WHERE" in top:
+            after = source.next_token(top["WHERE"][1])
+            begin = after[0] if after else tail
+            condition = source.text[begin:source.before(begin, tail)]
+            if any(name == "OR" and depth == 0 and begin <= start < tail
+                   for (start, _, name), depth in zip(source.tokens, source.depth,
+                                                      strict=True)):
+                condition = f"({condition})"
+            source.replace(begin, source.before(begin, tail), f"{condition} AND {key_range}")
         else:
-            tree.whereClause = ast.BoolExpr(boolop=enums.BoolExprType.AND_EXPR,
-                                            args=(tree.whereClause, key_range))
-        return to_sql(tree)
+            end = source.before(0, tail)
+            source.insert(end, f" WHERE {key_range}")
+        return source.result()
     from sqlglot import exp
 
     node = stmt.node.copy()
