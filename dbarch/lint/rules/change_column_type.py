@@ -348,7 +348,7 @@ def _rewrite_fix(stmt: Statement, index: int, table: str, column: str, new: Colu
     """Expand and contract; for a shorter varchar, first the CHECK that avoids the rewrite."""
     fix = _expand_contract(stmt, index, table, column, new)
     if new.name == "varchar" and new.mods and not new.array:
-        name = quote_name(object_name(_bare(table), column, "length"))
+        name = quote_name(object_name(table.rsplit(".", 1)[-1], column, "length"))
         rel, col = quote_qualified(table), quote_name(column)
         fix = (f"-- to shorten it, keep the type and add the limit (no rewrite):\n"
                f"ALTER TABLE {rel} ADD CONSTRAINT {name} CHECK (char_length({col}) <= "
@@ -394,7 +394,7 @@ def _expand_contract(stmt: Statement, index: int, table: str, column: str,
         backfill = f"CAST({col} AS {type_sql})"
         in_trigger = f"CAST(new.{col} AS {type_sql})"
     fresh, old = quote_name(f"{column}_new"), quote_name(f"{column}_old")
-    bare = _bare(table)
+    bare = table.rsplit(".", 1)[-1]
     schema = f"{table.rsplit('.', 1)[0]}." if "." in table else ""
     function = quote_qualified(schema + object_name(bare, f"{column}_new", "sync"))
     trigger = quote_name(object_name(bare, f"{column}_new", "sync"))
