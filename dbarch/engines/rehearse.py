@@ -582,11 +582,13 @@ def _real_sizes(db: str, names: list[str]) -> tuple[dict[str, tuple[int | None, 
         with _connect(db) as conn:
             for name in names:
                 schema, _, table = name.partition(".")
+                # a partitioned table's rows are its leaf partitions'
                 row = conn.execute(
                     "SELECT sum(greatest(c.reltuples, 0))::int8, bool_or(c.reltuples >= 0), "
-                    "sum(pg_table_size(c.oid))::int8 "
-                    "FROM pg_partition_tree(to_regclass(%s)) t JOIN pg_class c ON c.oid = t.relid "
-                    "WHERE t.isleaf", (f"{quote(schema)}.{quote(table)}",)).fetchone()
+                    "sum(pg_table_size(c.oid))::int8 FROM pg_class c, to_regclass(%s) r "
+                    "WHERE c.relkind IN ('r', 'm', 'f') AND (c.oid = r OR c.oid IN "
+                    "(SELECT relid FROM pg_partition_tree(r) WHERE isleaf))",
+                    (f"{quote(schema)}.{quote(table)}",)).fetchone()
                 if row and row[1]:
                     sizes[name] = (int(row[0]), int(row[2]) if row[2] is not None else None)
     except EngineError as exc:

@@ -265,8 +265,11 @@ def fill_order(shapes: dict[int, TableShape]) -> list[int]:
     return order
 
 
-def templates_for(shape: TableShape, done: dict[int, FilledTable]) -> dict[str, str]:
-    """Column → expression for one table; a foreign key column follows its parent's rows."""
+def templates_for(
+    shape: TableShape, done: dict[int, FilledTable], rows: int
+) -> dict[str, str]:
+    """Column → expression for one table of `rows` rows; a foreign key column follows its
+    parent's rows, so it points at a row the parent has for any G (new rows too)."""
     templates: dict[str, str] = {}
     for column in shape.columns:
         if column.generated:
@@ -276,9 +279,10 @@ def templates_for(shape: TableShape, done: dict[int, FilledTable]) -> dict[str, 
             templates[column.name] = expr
     for fk in shape.foreign_keys:
         if fk.parent == shape.oid:  # a tree: row g points at row g/2 (itself for g = 1)
+            row = f"((greatest({G} / 2, 1) - 1) % {rows} + 1)"
             for child, parent in zip(fk.columns, fk.parent_columns, strict=True):
                 if parent in templates:
-                    templates[child] = templates[parent].replace(G, f"greatest({G} / 2, 1)")
+                    templates[child] = templates[parent].replace(G, row)
             continue
         filled = done.get(fk.parent)
         if filled is None:
@@ -310,7 +314,7 @@ def fill(
     done: dict[int, FilledTable] = {}
     for oid in fill_order(shapes):
         shape = shapes[oid]
-        templates = templates_for(shape, done)
+        templates = templates_for(shape, done, rows)
         try:
             conn.execute(_insert(shape, templates, rows).encode())
         except psycopg.Error as first:

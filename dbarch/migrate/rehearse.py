@@ -290,7 +290,8 @@ def analyse(
     A waiting query is charged to the statement that first took the migration's strongest
     granted lock on the relation the query waits for (in a transaction block the lock outlives
     its statement); when the migration itself is queued for that lock, to the statement asking
-    for it; for a row lock or anything else, to the statement running at the time.
+    for it; for a row lock or anything else, to the statement running at the time. A sample
+    taken while a statement began is left out: the server may have seen either statement.
     """
     ran = [r for r in runs if not r.skipped]
     starts = [r.start for r in ran]
@@ -305,8 +306,10 @@ def analyse(
     blames: list[tuple[int, float, float, int, float]] = []  # pid, start, end, statement, wait
     for sample in sorted(samples, key=lambda s: s.start):
         t = (sample.start + sample.end) / 2
+        now = statement_at(sample.start)
+        if now != statement_at(sample.end):
+            continue  # a statement began while the sample ran: which one the server saw is unknown
         present = {(oid, lock_mode(mode)): granted for oid, mode, granted in sample.locks}
-        now = statement_at(t)
         # a lock seen again in another transaction was released and taken again in between
         current = {key: ep for key, ep in current.items()
                    if key in present and now is not None and txn[ep.statement] == txn[now]}
