@@ -138,7 +138,11 @@ class MySqlWriter:
     def column_def(self, col: Column, *, nullable: bool | None = None,
                    default: bool = True) -> str:
         parts = [self.q(col.name), self.type_sql(col)]
-        parts.append("NULL" if (col.nullable if nullable is None else nullable) else "NOT NULL")
+        allows_null = col.nullable if nullable is None else nullable
+        if not allows_null:
+            parts.append("NOT NULL")
+        elif nullable:  # said only where the statement's point is to allow NULL
+            parts.append("NULL")
         value = self.default_sql(col) if default else None
         if value:
             parts.append(f"DEFAULT {value}")

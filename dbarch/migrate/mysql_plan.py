@@ -136,7 +136,10 @@ class MySqlPlanner(Planner):
                            f"{clause(operation)}", ["metadata only: no table copy"])],
                       [Sql(f"ALTER TABLE {w.q(t)} MODIFY {w.column_def(op.old)}"
                            f"{clause('varchar_shrink')}",
-                           ["narrowing back copies the table (writes wait)"])], op)
+                           ["narrowing back copies the table (writes wait): the application "
+                            "runs on the wider type, so roll this back only if you must"],
+                           ignores=[("L701", "rollback of a widening: the only way back to "
+                                             "the source type is a copy")])], op)
             return
         self.unplanned.append(
             f"{op.describe()}: MySQL and MariaDB change a column's type only by copying the "

@@ -373,9 +373,15 @@ class Planner:
                       [w.drop_not_null(t, col.name, "the column is dropped in contract; the new "
                                        "application no longer writes it")],
                       w.not_null(t, col.name), op)
-        readd = w.add_column(t, col, nullable=True)
+        # With a default, the column comes back NOT NULL at once (PostgreSQL 11+ fills the
+        # default without a rewrite); without one, its values are gone and it comes back NULL.
+        readd = w.add_column(t, col, nullable=col.nullable or col.default is None)
         readd.comments.append(f"restores {col.name}, not its values (restore those from the "
                               "backup taken before contract)")
+        if not col.nullable and col.default is None:
+            self.notes.append(f"rolling back past contract brings {t}.{col.name} back empty: "
+                              "the expand rollback cannot make it NOT NULL again until its "
+                              "values are restored from the backup taken before contract")
         self.step(PhaseName.contract, "drop_column", op.describe(),
                   [w.drop_column(t, col.name, "contract: the switch moved every reader and "
                                  "writer off the column")], [readd], op)
@@ -653,6 +659,9 @@ class Planner:
         back += [*w.sync_trigger(t, sync, old, staged, to_new, to_old, replace=True),
                  w.commit()]
         self.step(PhaseName.switch, "swap", f"swap {new.name} and {helper}", forward, back, op)
+        self.app(PhaseName.switch, f"until contract, write into {t}.{new.name} only values that "
+                                   f"also fit {w.type_sql(old)}: the old column is kept in step "
+                                   "for a rollback until then")
         self.contract_old_column(op, t, old, swapped_new, sync, retired, to_new, to_old)
 
     def type_in_place(self, op: AlterColumnType, why: str, utc: bool) -> None:
@@ -665,8 +674,14 @@ class Planner:
         forward.append(w.alter_type(t, op.old, op.new))
         forward[-1].comments.append(f"no table rewrite: {why}; ACCESS EXCLUSIVE for a catalog "
                                     "update only")
+        forward[-1].ignores.append(("L306", f"{w.type_sql(op.old)} to {w.type_sql(op.new)} is "
+                                    f"in place ({why})"))
         back.append(w.alter_type(t, op.new, op.old))
-        back[-1].comments.append("the way back may rewrite the table (it narrows the type)")
+        back[-1].comments.append("narrowing back rewrites the table under ACCESS EXCLUSIVE and "
+                                 "fails if a longer value was written since: the application "
+                                 "runs on the wider type, so roll this back only if you must")
+        back[-1].ignores.append(("L306", "rollback of a widening: the only way back to the "
+                                 "source type"))
         self.step(PhaseName.expand, "add_column", op.describe(), forward, back, op)
 
     # ----------------------------------------------------------------- split
