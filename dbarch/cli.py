@@ -396,6 +396,8 @@ def migrate_rehearse(migration: str, db: str, schema_file: str | None, scratch: 
     Exit code: 0 when no statement blocked the workload, 1 when one did (or would at the real
     size) or the migration failed, 2 on bad input or an unreachable server.
     """
+    import signal
+
     from dbarch import api
 
     progress = None
@@ -405,8 +407,15 @@ def migrate_rehearse(migration: str, db: str, schema_file: str | None, scratch: 
         def progress(message: str) -> None:
             err.print(f"[dim]… {escape(message)}[/]", highlight=False)
 
-    rehearsal = api.rehearse(migration, db, schema=schema_file, scratch=scratch, rows=rows,
-                             workers=workers, tolerance_ms=tolerance_ms, progress=progress)
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a cancelled CI job: unwind, so the scratch database is dropped
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        rehearsal = api.rehearse(migration, db, schema=schema_file, scratch=scratch, rows=rows,
+                                 workers=workers, tolerance_ms=tolerance_ms, progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if fmt == "json":
         click.echo(rehearsal.model_dump_json(indent=2))
     else:

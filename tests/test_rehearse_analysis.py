@@ -246,3 +246,29 @@ def test_workload_stats_per_kind() -> None:
     assert (insert.queries, insert.errors, insert.p50_ms) == (1, 1, None)
     assert stats.errors == 1 and stats.per_second == 10.1
     assert stats.error_messages == ["duplicate key"]
+
+
+def test_the_text_report_gives_every_statement_its_verdict() -> None:
+    from rich.console import Console
+
+    from dbarch.migrate.rehearse import show_rehearsal
+
+    statements = [
+        result(index=0, line=1, sql="ALTER TABLE orders ADD COLUMN a int",
+               duration_ms=2.0, locks=[lock("ACCESS EXCLUSIVE")]),
+        result(index=1, line=2, sql="ALTER TABLE orders ALTER b TYPE text",
+               rewritten=["public.orders"], locks=[lock("ACCESS EXCLUSIVE")]),
+        result(index=2, line=3, sql="ALTER TABLE orders ALTER c SET NOT NULL",
+               error='column "c" contains null values'),
+        result(index=3, line=4, sql="CREATE INDEX CONCURRENTLY i ON orders (d)",
+               error="not run: an earlier statement failed"),
+    ]
+    console = Console(record=True, width=100, color_system=None)
+    show_rehearsal(console, judge_all(rehearsal(*statements)))
+    text = console.export_text()
+    verdicts = [line.split()[0] for line in text.splitlines()
+                if line.startswith("  ") and ":" in line and line.split()[0] in
+                ("ok:", "would-block:", "failed:")]
+    assert verdicts == ["ok:", "would-block:", "failed:"]  # the skipped one gets no verdict line
+    assert "rewrote public.orders" in text and "~50.0 s at the real size" in text
+    assert "the migration failed at line 3" in text

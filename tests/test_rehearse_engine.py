@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,6 +181,42 @@ def test_a_schema_that_does_not_apply_is_located_and_the_scratch_dropped() -> No
     assert (problem.file, problem.line) == ("s.sql", 2)
     assert "nowhere" in problem.message
     assert scratch_databases() == before
+
+
+def test_sigterm_mid_migration_drops_the_scratch_database(tmp_path: Path) -> None:
+    before = scratch_databases()
+    schema = tmp_path / "schema.sql"
+    schema.write_text(SCHEMA)
+    migration = tmp_path / "slow.sql"
+    migration.write_text("UPDATE orders SET note = note || '!';\n" * 20)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dbarch.cli", "migrate", "rehearse", str(migration),
+         "--db", POSTGRESQL_URL, "--schema", str(schema), "--rows", "50000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    for line in process.stderr:  # progress: wait until the migration itself runs
+        if "line 2:" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) != 0
+    assert scratch_databases() == before
+    assert rehearsal_sessions() == 0
+
+
+def test_an_explicit_transaction_holds_its_locks_until_commit() -> None:
+    # the ALTER itself is instant, but its ACCESS EXCLUSIVE lasts through the UPDATE after it
+    result = rehearse("BEGIN;\n"
+                      "ALTER TABLE orders ADD COLUMN flag int;\n"
+                      "UPDATE orders SET flag = 1;\n"
+                      "COMMIT;\n", db=POSTGRESQL_URL, schema=SCHEMA, rows=ROWS)
+    _, alter, update, _ = result.statements
+    assert {s.transaction for s in result.statements} == {"block"}
+    (held,) = [u for u in alter.locks if u.mode == "ACCESS EXCLUSIVE"]
+    assert held.held_ms is not None and held.held_ms > alter.duration_ms
+    assert alter.blocked > 0 and alter.verdict is not None
+    assert alter.verdict.status == "blocks"
+    assert (update.rows or {}).get("public.orders", 0) >= ROWS
+    assert result.scratch_dropped and not result.ok
 
 
 TYPES = """

@@ -443,7 +443,7 @@ def scaling(
         if name in result.rewritten or size is None or size.rehearsed_rows <= 0:
             continue
         if rows >= SCALING_SHARE * size.rehearsed_rows:
-            reasons.append((f"touched {rows:,} of {size.rehearsed_rows:,} rows of {name}",
+            reasons.append((f"read or wrote {rows:,} of {size.rehearsed_rows:,} rows of {name}",
                             _ratio(size)))
     if not reasons:
         return None
@@ -482,6 +482,9 @@ def judge(result: StatementResult, tables: dict[str, TableSize], tolerance_ms: f
         longest = max(w.wait_ms for w in blocked)
         summary = (f"blocked {_what(result)} for up to {_ms(longest)} "
                    f"({', '.join(blocking) or 'row locks'}){grows}")
+        if result.transaction == "block" and any(
+                u.blocks_traffic and (u.held_ms or 0) > result.duration_ms for u in result.locks):
+            summary += "; its lock stayed held until the transaction ended, after the statement"
         return Verdict(status="blocks", blocks_production=True, scales=reason, ratio=ratio,
                        estimate_ms=estimate, summary=summary)
     if blocking and estimate is not None and estimate >= tolerance_ms:
@@ -562,7 +565,7 @@ def _lock_text(use: LockUse, sample_ms: float) -> str:
     held = f"~{_ms(use.held_ms)}" if use.held_ms else f"<{_ms(sample_ms)}"
     queued = f", queued {_ms(use.queued_ms)}" if use.queued_ms else ""
     colour = "red" if use.blocks_traffic else "green"
-    return f"[{colour}]{escape(use.mode)}[/] {escape(use.relation)} ({held}{queued})"
+    return f"[{colour}]{escape(use.mode)}[/] {escape(use.relation)} {held}{queued}"
 
 
 def show_rehearsal(console: Console, rehearsal: Rehearsal) -> None:
@@ -583,29 +586,33 @@ def show_rehearsal(console: Console, rehearsal: Rehearsal) -> None:
                   f", {w.errors} errors); {latency}", highlight=False)
     console.print(f"  locks sampled every {_ms(rehearsal.sample_ms)} ({rehearsal.samples:,} "
                   f"samples); blocked = waited ≥ {_ms(rehearsal.tolerance_ms)}", highlight=False)
-    table = Table(show_lines=True)
-    table.add_column("line", justify="right")
-    table.add_column("statement", max_width=40)
-    table.add_column("time", justify="right")
-    table.add_column("locks (held)")
-    table.add_column("rewrote")
-    table.add_column("waited / blocked", justify="right")
-    table.add_column("longest wait", justify="right")
-    table.add_column("verdict", max_width=48)
+    table = Table(show_edge=False, pad_edge=False)
+    for header in ("line", "time"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("locks (held)", min_width=18)
+    for header in ("waits", "blocked", "max wait"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     colours = {"blocks": "red", "would-block": "yellow", "ok": "green", "failed": "red",
                "not-run": "dim"}
     for s in rehearsal.statements:
-        verdict = s.verdict
-        label = (f"[{colours[verdict.status]}]{verdict.status.upper()}[/] {escape(verdict.summary)}"
-                 if verdict else "")
+        status = s.verdict.status if s.verdict else "ok"
         table.add_row(
-            str(s.line), escape(_short(s.sql)),
-            _ms(s.duration_ms) if s.verdict and s.verdict.status != "not-run" else "—",
+            str(s.line), _ms(s.duration_ms) if status != "not-run" else "—",
             "\n".join(_lock_text(u, rehearsal.sample_ms) for u in s.locks) or "—",
-            escape(", ".join(s.rewritten)) or "—",
-            f"{s.waited} / {s.blocked}", _ms(s.longest_wait_ms), label,
+            str(s.waited), str(s.blocked), _ms(s.longest_wait_ms),
+            f"[{colours[status]}]{status.upper()}[/]",
         )
     console.print(table)
+    for s in rehearsal.statements:
+        verdict = s.verdict
+        if verdict is None or verdict.status == "not-run":
+            continue
+        colour = colours[verdict.status]
+        rewrote = f" [red]rewrote {escape(', '.join(s.rewritten))}[/]." if s.rewritten else ""
+        console.print(f"line {s.line} [bold]{escape(_short(s.sql, 70))}[/]\n  "
+                      f"[{colour}]{verdict.status}[/]: {escape(verdict.summary)}.{rewrote}",
+                      highlight=False)
     for note in rehearsal.notes:
         console.print(f"note: {escape(note)}", highlight=False)
     blocking, failed = rehearsal.blocking, rehearsal.failed
