@@ -63,3 +63,18 @@ def test_not_utf8_file_is_a_located_problem(tmp_path: Path) -> None:
     path.write_bytes(b"SELECT '\xff';")
     report = lint_paths([str(path)], LintConfig())
     assert report.problems and "UTF-8" in report.problems[0].message
+
+
+def test_disable_all_then_enable_one_runs_that_one() -> None:
+    rules = enabled_rules(LintConfig(disable=["all"], enable=["L101"]))
+    assert [r.code for r in rules] == ["L101"]
+
+
+def test_a_broken_config_file_is_located(tmp_path: Path) -> None:
+    from dbarch.lint.config import load_config
+
+    (tmp_path / ".dbarch.toml").write_text('dialect = "postgresql"\ntool = \n')
+    with pytest.raises(InputError) as err:
+        load_config(tmp_path, {})
+    (problem,) = err.value.problems
+    assert problem.line == 2 and problem.column is not None

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from pathlib import Path
 
@@ -68,8 +69,12 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise InputError([Problem(str(path), f"not valid TOML: {exc}", line=line)]) from None
+        # Python 3.11's error has no lineno attribute; its message ends "(at line L, column C)".
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(found[1]), int(found[2])) if found else (None, None)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise InputError([Problem(str(path), f"not valid TOML: {message}", line=line,
+                                  column=column)]) from None
 
 
 def load_config(start: Path, overrides: dict[str, object]) -> LintConfig:

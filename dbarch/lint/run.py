@@ -60,8 +60,13 @@ def enabled_rules(config: LintConfig) -> list[Rule]:
     if problems:
         raise InputError(problems)
     enable = {registry.find(k).code for k in config.enable if k.lower() != "all"}  # type: ignore[union-attr]
-    disable = {registry.find(k).code for k in config.disable}  # type: ignore[union-attr]
     everything = any(k.lower() == "all" for k in config.enable)
+    if any(k.lower() == "all" for k in config.disable):
+        # --disable all --enable X: X alone
+        disable = set(registry.rules) - enable
+        everything = False
+    else:
+        disable = {registry.find(k).code for k in config.disable}  # type: ignore[union-attr]
     chosen = []
     for rule in registry.sorted():
         if config.dialect not in rule.dialects or rule.code in disable:
