@@ -79,7 +79,8 @@ def _apply(conn: psycopg.Connection, old: str, new: str, zone: str,
 
 def _lint(tmp_path: Path, old: str, new: str, zone: str | None, using: str = "") -> list:
     """L306's findings when the column was created in an earlier migration file."""
-    (tmp_path / "001_create.sql").write_text(f"CREATE TABLE t (id int PRIMARY KEY, c {old});\n")
+    (tmp_path / "001_create.sql").write_text(f"CREATE TABLE t (id int PRIMARY KEY, c {old});\n"
+                                             "CREATE INDEX t_c_idx ON t (c);\n")
     setting = f"SET TIME ZONE '{zone}';\n" if zone else ""
     (tmp_path / "002_alter.sql").write_text(
         f"{setting}ALTER TABLE t ALTER COLUMN c TYPE {new}{using};\n")
@@ -103,7 +104,7 @@ def test_listed_change_keeps_the_table(pg: psycopg.Connection, tmp_path: Path, e
     findings = _lint(tmp_path, old, new, zone if zone == "UTC" else None)
     if entry["indexes"] == "rebuilt":
         assert [f.severity for f in findings] == [Severity.INFO]
-        assert "rebuilds every index" in findings[0].message
+        assert "rebuilds t_c_idx" in findings[0].message
     else:
         assert findings == [], [f.message for f in findings]
 
@@ -195,3 +196,19 @@ def test_shorter_varchar_check_fix_runs_without_rewriting(pg: psycopg.Connection
     assert _filenode(pg, "users") == before
     with pytest.raises(psycopg.errors.CheckViolation):
         pg.execute("INSERT INTO users VALUES (99, 'elevenchars')")
+
+
+@pytest.mark.engine
+def test_utc_change_on_an_unindexed_column_is_silent(pg: psycopg.Connection,
+                                                     tmp_path: Path) -> None:
+    pg.execute("CREATE TABLE t (id int PRIMARY KEY, c timestamp)")
+    pg.execute(f"INSERT INTO t SELECT g, {SAMPLES['timestamp']} FROM generate_series(1, 5) g")
+    before = _filenode(pg, "t")
+    pg.execute("SET TIME ZONE 'UTC'")
+    pg.execute("ALTER TABLE t ALTER COLUMN c TYPE timestamptz")
+    assert _filenode(pg, "t") == before
+    (tmp_path / "001_create.sql").write_text("CREATE TABLE t (id int PRIMARY KEY, c timestamp);\n")
+    (tmp_path / "002_alter.sql").write_text(
+        "SET TIME ZONE 'UTC';\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;\n")
+    report = lint_paths([str(tmp_path)], LintConfig.model_validate({"enable": ["L306"]}))
+    assert [f for f in report.findings if f.code == "L306"] == []

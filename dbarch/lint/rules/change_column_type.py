@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from dbarch.lint.pg import (
     constraints,
     relation,
     setting_value,
+    strings,
     type_mods,
     type_name,
     type_text,
@@ -52,6 +54,118 @@ class ColumnType:
     def of(cls, type_node: dict[str, Any]) -> ColumnType:
         return cls(type_name(type_node).lower(), tuple(type_mods(type_node)),
                    bool(type_node.get("arrayBounds")), type_text(type_node))
+
+
+# Constraints that build an index on their columns.
+UNIQUE_KINDS = frozenset({"CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"})
+
+
+class SchemaMemory:
+    """What the migrations linted so far in this run created: column types and indexes.
+
+    Migration files are linted in order in one run, so a later file's ALTER can be judged
+    against the CREATE TABLE of an earlier one. A column whose creation was seen has had every
+    one of its indexes seen too (they can only have been created after it).
+    """
+
+    def __init__(self, *, types: bool = True) -> None:
+        self.types = types  # False: keys only (column types and plain indexes not kept)
+        # (table, column) → its TypeName node, read into a ColumnType only when compared
+        self.columns: dict[tuple[str, str], dict[str, Any]] = {}
+        # index (or constraint) name → (table, its columns, unique)
+        self.indexes: dict[str, tuple[str, frozenset[str], bool]] = {}
+        self._unnamed = itertools.count()
+
+    def learn(self, stmt: Statement) -> None:
+        """Record what a CREATE TABLE / ALTER TABLE / CREATE INDEX / DROP adds or removes."""
+        node = stmt.node
+        if stmt.kind == "CreateStmt":
+            table = _bare(relation(node.get("relation")) or "")
+            for item in node.get("tableElts") or []:
+                kind, body = unwrap(item)
+                if kind == "ColumnDef":
+                    self._column(table, body)
+                elif kind == "Constraint":
+                    self._constraint(table, body, None)
+        elif stmt.kind == "AlterTableStmt":
+            table = _bare(relation(node.get("relation")) or "")
+            for cmd in alter_commands(stmt):
+                definition = cmd.get("def") or {}
+                if cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
+                    self._column(table, definition["ColumnDef"])
+                elif cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
+                    self._constraint(table, definition["Constraint"], None)
+        elif stmt.kind == "IndexStmt":
+            if not self.types and not node.get("unique"):
+                return  # only the type-change rule asks about non-unique indexes
+            table = _bare(relation(node.get("relation")) or "")
+            columns = {c.lower() for param in node.get("indexParams") or []
+                       for c in _index_columns(unwrap(param)[1])}
+            single = len(node.get("indexParams") or []) == 1 and not node.get("whereClause")
+            name = (node.get("idxname") or f"{table}:{next(self._unnamed)}").lower()
+            self.indexes[name] = (table, frozenset(columns), bool(node.get("unique")) and single)
+        elif stmt.kind == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
+            for item in node.get("objects") or []:
+                names = strings(unwrap(item)[1].get("items"))
+                if names:
+                    self.indexes.pop(names[-1].lower(), None)
+
+    def indexes_on(self, table: str, column: str) -> list[str]:
+        """The names of the indexes seen on `table.column`."""
+        key, col = _bare(table), column.lower()
+        return sorted(name for name, (owner, columns, _) in self.indexes.items()
+                      if owner == key and col in columns)
+
+    def unique_columns(self, table: str) -> set[str]:
+        """Columns that identify one row each (a one-column primary key or unique index)."""
+        key = _bare(table)
+        return {next(iter(columns)) for owner, columns, unique in self.indexes.values()
+                if owner == key and unique and len(columns) == 1}
+
+    def column_type(self, table: str, column: str) -> ColumnType | None:
+        """The column's type as the migrations linted so far left it, if they show it."""
+        type_node = self.columns.get((_bare(table), column.lower()))
+        return ColumnType.of(type_node) if type_node else None
+
+    def _column(self, table: str, body: dict[str, Any]) -> None:
+        name = body.get("colname", "").lower()
+        if self.types and body.get("typeName"):
+            self.columns[(table, name)] = body["typeName"]
+        for item in body.get("constraints") or ():
+            constraint = item.get("Constraint")
+            if constraint and constraint.get("contype") in UNIQUE_KINDS:
+                self._constraint(table, constraint, name)
+
+    def _constraint(self, table: str, body: dict[str, Any], column: str | None) -> None:
+        contype = body.get("contype")
+        if contype not in UNIQUE_KINDS:
+            return
+        if body.get("indexname"):  # ADD … USING INDEX: the index is already recorded
+            entry = self.indexes.get(body["indexname"].lower())
+            if entry is not None:
+                self.indexes[body["indexname"].lower()] = (entry[0], entry[1], True)
+            return
+        if column is not None:
+            columns = {column}
+        elif contype == "CONSTR_EXCLUSION":
+            columns = {c.lower() for pair in body.get("exclusions") or []
+                       for part in (unwrap(pair)[1].get("items") or [])[:1]
+                       for c in _index_columns(unwrap(part)[1])}
+        else:
+            columns = {c.lower() for c in strings(body.get("keys"))}
+        name = (body.get("conname") or f"{table}:{next(self._unnamed)}").lower()
+        self.indexes[name] = (table, frozenset(columns), contype != "CONSTR_EXCLUSION")
+
+
+def _index_columns(element: dict[str, Any]) -> Iterator[str]:
+    """The columns an IndexElem reads: its name, or the column references of its expression."""
+    if element.get("name"):
+        yield element["name"]
+    for kind, body in walk(element.get("expr")):
+        if kind == "ColumnRef":
+            fields = strings(body.get("fields"))
+            if fields:
+                yield fields[-1]
 
 
 @dataclass(frozen=True)
@@ -118,13 +232,14 @@ class ChangeColumnType(Rule):
     code = "L306"
     name = "change-column-type"
     severity = Severity.ERROR
-    nodes = ("AlterTableStmt", "CreateStmt", "VariableSetStmt", "TransactionStmt")
+    nodes = ("AlterTableStmt", "CreateStmt", "IndexStmt", "DropStmt", "VariableSetStmt",
+             "TransactionStmt")
     scales_with_table = True
     summary = "ALTER COLUMN TYPE rewrites the table unless the change is binary compatible"
 
     def __init__(self) -> None:
-        # Column types seen so far in this run: later migration files alter earlier tables.
-        self.columns: dict[tuple[str, str], ColumnType] = {}
+        # Column types and indexes seen so far in this run: later files alter earlier tables.
+        self.schema = SchemaMemory()
         self._file: tuple[str, int] = ("", -1)
         self._utc = False  # SET TIME ZONE to a zero-offset zone earlier in this file
         self._utc_local = False  # … with SET LOCAL: until the transaction ends
@@ -136,10 +251,11 @@ class ChangeColumnType(Rule):
         elif stmt.kind == "TransactionStmt":
             if stmt.node.get("kind") in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK"):
                 self._utc_local = False
-        elif stmt.kind == "CreateStmt":
-            self._note_create(stmt.node)
-        else:
+        elif stmt.kind == "AlterTableStmt":
             yield from self._check_alter(stmt, ctx)
+            self.schema.learn(stmt)
+        else:
+            self.schema.learn(stmt)
 
     # --- the ALTER TABLE ------------------------------------------------------------------
     def _check_alter(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
@@ -148,18 +264,13 @@ class ChangeColumnType(Rule):
             return
         key = _bare(table)
         for index, cmd in enumerate(alter_commands(stmt)):
-            subtype = cmd.get("subtype")
             definition = (cmd.get("def") or {}).get("ColumnDef") or {}
-            if subtype == "AT_AddColumn" and definition.get("typeName"):
-                self.columns[(key, definition.get("colname", "").lower())] = \
-                    ColumnType.of(definition["typeName"])
-                continue
-            if subtype != "AT_AlterColumnType" or not definition.get("typeName"):
+            if cmd.get("subtype") != "AT_AlterColumnType" or not definition.get("typeName"):
                 continue
             column = cmd.get("name") or ""
             new = ColumnType.of(definition["typeName"])
-            old = self.columns.get((key, column.lower()))
-            self.columns[(key, column.lower())] = new
+            old = self.schema.column_type(key, column)
+            self.schema.columns[(key, column.lower())] = definition["typeName"]
             if ctx.created_here(table):
                 continue
             verdict = self.judge(table, column, old, new, definition.get("raw_default"),
@@ -199,13 +310,19 @@ class ChangeColumnType(Rule):
                                f"under ACCESS EXCLUSIVE{when}", "rewrite")
             if entry.get("condition") != "utc":
                 return Verdict(None)
+            indexes = self.schema.indexes_on(table, column)
+            rebuilt = (f"rebuilds {', '.join(indexes)} under ACCESS EXCLUSIVE" if indexes
+                       else f"nothing indexes {column}")
             if utc:
+                if not indexes:
+                    return Verdict(None)
                 return Verdict(Severity.INFO, f"{rewrite}does not rewrite {table} (TimeZone is "
-                               f"UTC), but rebuilds every index on {column} under ACCESS "
-                               "EXCLUSIVE and reads existing values as UTC")
+                               f"UTC), but {rebuilt} and reads existing values as UTC")
             return Verdict(Severity.WARNING, f"{rewrite}rewrites {table} unless the session "
                            "TimeZone is UTC (dbarch saw no SET TIME ZONE 'UTC' before it); "
-                           f"even then every index on {column} is rebuilt", "utc")
+                           f"under UTC it {rebuilt}" if indexes else
+                           f"{rewrite}rewrites {table} unless the session TimeZone is UTC "
+                           "(dbarch saw no SET TIME ZONE 'UTC' before it)", "utc")
         rewrite += f"to {new.text} "
         candidates = [e for e in type_changes()["changes"]
                       if e["to"] == new.name and e["since"] <= version and not new.array
@@ -231,14 +348,6 @@ class ChangeColumnType(Rule):
         if stmt.path != path or stmt.index < index:
             self._utc = self._utc_local = False
         self._file = (stmt.path, stmt.index)
-
-    def _note_create(self, node: dict[str, Any]) -> None:
-        table = _bare(relation(node.get("relation")) or "")
-        for item in node.get("tableElts") or []:
-            kind, body = unwrap(item)
-            if kind == "ColumnDef" and body.get("typeName"):
-                self.columns[(table, body.get("colname", "").lower())] = \
-                    ColumnType.of(body["typeName"])
 
     def _note_timezone(self, node: dict[str, Any]) -> None:
         if (node.get("name") or "").lower() != "timezone":

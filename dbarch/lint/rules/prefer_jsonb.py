@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dbarch.lint.context import Context
-from dbarch.lint.pg import alter_commands, relation, type_name, unwrap, walk
+from dbarch.lint.pg import alter_commands, relation, unwrap, walk
 from dbarch.lint.pg_fix import StatementText
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
@@ -70,7 +70,9 @@ def _json_columns(stmt: Statement) -> Iterator[tuple[str, str]]:
 
 
 def _is_json(type_node: dict[str, Any] | None) -> bool:
-    return type_name(type_node).lower() == "json"
+    names = (type_node or {}).get("names")
+    # the last name is the type; a String node, whose sval is folded unless quoted
+    return bool(names) and names[-1].get("String", {}).get("sval") == "json"
 
 
 def _fix(stmt: Statement) -> str:

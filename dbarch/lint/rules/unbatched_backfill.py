@@ -8,6 +8,7 @@ from typing import Any
 from dbarch.lint.context import Context
 from dbarch.lint.pg import relation, unwrap
 from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.rules.change_column_type import SchemaMemory
 from dbarch.lint.statement import MYSQL, POSTGRESQL, Statement
 
 # Rows one statement may touch before it is worth batching: about one batch of the recipe.
@@ -37,7 +38,9 @@ class UnbatchedBackfill(Rule):
         -- commit, pause, then id BETWEEN 10001 AND 20000, … up to max(id)
 
     dbarch counts an UPDATE as one batch when its WHERE bounds a key range (`BETWEEN` or a
-    lower and an upper bound on the same column), picks rows by `id =` / `id IN (…)`, selects
+    lower and an upper bound on the same column), picks rows by `id =` / `id IN (…)` or by
+    equality on a one-column primary key or unique index created in the migrations linted
+    (`WHERE alembic_version.version_num = '…'`), selects
     them through a subquery with LIMIT (`WHERE id IN (SELECT id … LIMIT 1000)`), or (MySQL)
     carries a LIMIT. An UPDATE with no WHERE at all is L504's, except a MySQL UPDATE … JOIN …
     ON, which updates every row the join matches.
@@ -49,16 +52,25 @@ class UnbatchedBackfill(Rule):
     code = "L505"
     name = "unbatched-backfill"
     severity = Severity.WARNING
-    nodes = ("UpdateStmt", "Update")
+    nodes = ("UpdateStmt", "Update", "CreateStmt", "AlterTableStmt", "IndexStmt", "DropStmt")
     dialects = frozenset({POSTGRESQL, MYSQL})
     scales_with_table = True
     summary = "a backfill UPDATE over an unbounded set of rows runs as one huge transaction"
+    updates = ("UpdateStmt", "Update")
+
+    def __init__(self) -> None:
+        # primary keys and unique indexes seen so far in this run: `key = …` is one row
+        self.schema = SchemaMemory(types=False)
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if stmt.kind not in self.updates:
+            self.schema.learn(stmt)
+            return
         if stmt.dialect == POSTGRESQL:
             table = relation(stmt.node.get("relation"))
             where = stmt.node.get("whereClause")
-            if not where or _pg_bounded(where):
+            keys = self.schema.unique_columns(table) if table else set()
+            if not where or _pg_bounded(where, keys | {KEY}):
                 return
         else:
             table, where = mysql_target(stmt)
@@ -137,8 +149,9 @@ def with_key_range(stmt: Statement) -> str:
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
-def _pg_bounded(where: dict[str, Any]) -> bool:
-    """True when the WHERE limits the statement to one batch of rows."""
+def _pg_bounded(where: dict[str, Any], keys: set[str]) -> bool:
+    """True when the WHERE limits the statement to one batch of rows (`keys`: columns whose
+    equality picks one row)."""
     conjuncts = _pg_conjuncts(where)
     lower: set[str] = set()
     upper: set[str] = set()
@@ -156,13 +169,13 @@ def _pg_bounded(where: dict[str, Any]) -> bool:
             operator = _pg_operator(body)
             constant = _pg_constant(body.get("rexpr"))
             if expr_kind == "AEXPR_OP" and constant:
-                if operator == "=" and column == KEY:
+                if operator == "=" and column in keys:
                     return True
                 if operator in (">", ">="):
                     lower.add(column)
                 elif operator in ("<", "<="):
                     upper.add(column)
-            if expr_kind == "AEXPR_IN" and column == KEY and constant:
+            if expr_kind == "AEXPR_IN" and column in keys and constant:
                 return True
         elif kind == "SubLink" and _pg_limited(body.get("subselect")):
             return True
