@@ -224,9 +224,11 @@ class ChangeColumnType(Rule):
 
     Exempt: a table created earlier in the same migration.
 
-    The rule knows a column's current type from the CREATE TABLE / ADD COLUMN / earlier type
-    change in the files linted in the same run (migrations in order); without it, it flags the
-    change as a warning naming the old types for which it would not rewrite.
+    The rule knows a column's current type and its indexes from the CREATE TABLE / ADD COLUMN /
+    CREATE INDEX / earlier type change in the files linted in the same run (migrations in
+    order). Without the type, it flags the change as a warning naming the old types for which
+    it would not rewrite. timestamp <-> timestamptz under UTC is silent when no index on the
+    column was seen, and an info finding naming the indexes it rebuilds otherwise.
     """
 
     code = "L306"
