@@ -222,6 +222,18 @@ class _Reader:
             first = next((c.name for c in table.columns if c.name in text), None)
         return Check(name=info["name"], column=first or "", expression=normalize(text))
 
+    def mysql_sorting(self, table: str, index: str) -> dict[str, tuple[str, ...]]:
+        """DESC key parts of a MariaDB/MySQL index (SQLAlchemy does not report them)."""
+        if self.dialect != "mysql":
+            return {}
+        import sqlalchemy as sa
+
+        rows = self.conn.execute(sa.text(
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+            "DATABASE() AND TABLE_NAME = :t AND INDEX_NAME = :i AND COLLATION = 'D'"
+        ), {"t": table, "i": index})
+        return {row[0]: ("desc",) for row in rows}
+
     def index(self, table: Table, info: dict[str, Any]) -> Index | None:
         names = info.get("column_names") or []
         options = info.get("dialect_options") or {}
@@ -229,7 +241,7 @@ class _Reader:
             self.note(f"{table.name}: index {info['name']} on an expression "
                       f"({', '.join(info.get('expressions') or [])}) not represented")
             return None
-        sorting = info.get("column_sorting") or {}
+        sorting = info.get("column_sorting") or self.mysql_sorting(table.name, info["name"])
         ops = options.get("postgresql_ops") or {}
         method = str(options.get("postgresql_using") or "btree").lower()
         if method not in IndexMethod.__members__:

@@ -131,6 +131,7 @@ class MySqlPlanner(Planner):
             operation = "enum_append"
         w, t = self.w, op.table
         if operation is not None:
+            self.attached_delta(op)
             self.step(PhaseName.expand, "add_column", op.describe(),
                       [Sql(f"ALTER TABLE {w.q(t)} MODIFY {w.column_def(op.new)}"
                            f"{clause(operation)}", ["metadata only: no table copy"])],

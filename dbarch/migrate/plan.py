@@ -664,7 +664,29 @@ class Planner:
                                    "for a rollback until then")
         self.contract_old_column(op, t, old, swapped_new, sync, retired, to_new, to_old)
 
+    def attached_delta(self, op: AlterColumnType) -> None:
+        """For a type changed in place, the column keeps its indexes and constraints: only
+        those the target adds or drops on it are planned, as their own operations."""
+        old, new = op.attached_old, op.attached_new
+        for kind, add, drop in (("indexes", CreateIndex, DropIndex),
+                                ("uniques", AddUnique, DropUnique),
+                                ("foreign_keys", AddForeignKey, DropForeignKey),
+                                ("checks", AddCheck, DropCheck)):
+            before = {o.name for o in getattr(old, kind)}
+            after = {o.name for o in getattr(new, kind)}
+            field_name = {"indexes": "index", "uniques": "unique",
+                          "foreign_keys": "foreign_key", "checks": "check"}[kind]
+            for item in getattr(new, kind):
+                if item.name not in before:
+                    made = add(table=op.table, **{field_name: item})
+                    getattr(self, "plan_" + _snake(made.kind))(made)
+            for item in getattr(old, kind):
+                if item.name not in after:
+                    made = drop(table=op.table, **{field_name: item})
+                    getattr(self, "plan_" + _snake(made.kind))(made)
+
     def type_in_place(self, op: AlterColumnType, why: str, utc: bool) -> None:
+        self.attached_delta(op)
         w, t = self.w, op.table
         forward, back = [], []
         if utc:
