@@ -29,9 +29,7 @@ class Catalog(BaseModel):
     tables: dict[str, TableStats] = Field(default_factory=dict)
 
     def table(self, name: str) -> TableStats | None:
-        """A table by name: qualified (`schema.table`) or bare, case-insensitive."""
-        key = name.lower()
-        if key in self.tables:
-            return self.tables[key]
-        bare = key.rsplit(".", 1)[-1]
-        return self.tables.get(bare)
+        """A table by name: qualified (`schema.table`) or bare as the search path resolves it."""
+        # The catalog keys every table as schema.table, and bare names as the server would
+        # resolve them; a qualified name never falls back to a same-named table elsewhere.
+        return self.tables.get(name.lower())
