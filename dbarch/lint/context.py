@@ -38,6 +38,10 @@ class Context:
     created_tables: set[str] = field(default_factory=set)
     created_indexes: set[str] = field(default_factory=set)
     created_columns: set[tuple[str, str]] = field(default_factory=set)
+    created_constraints: dict[str, str] = field(default_factory=dict)  # name -> table, whole file
+    created_schemas: set[str] = field(default_factory=set)
+    created_types: set[str] = field(default_factory=set)
+    local_settings: set[str] = field(default_factory=set)  # SET LOCAL: ends with the transaction
     in_transaction: bool = False
     explicit_transaction: bool = False
     lock_timeout: bool = False
@@ -100,7 +104,14 @@ class Context:
         self.transaction_statements = 0
         self.added_in_transaction.clear()
 
+    def created_type_here(self, name: str) -> bool:
+        """True when this migration created the type (an enum) earlier."""
+        return _bare(name) in self.created_types
+
     def end(self) -> None:
+        for setting in self.local_settings:
+            setattr(self, setting, False)
+        self.local_settings.clear()
         self.in_transaction = False
         self.explicit_transaction = False
         self.transaction_statements = 0

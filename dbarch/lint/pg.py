@@ -176,12 +176,23 @@ def advance_postgresql(ctx: Context, stmt: Statement) -> None:
         if name in ("lock_timeout", "statement_timeout"):
             value = setting_value(node)
             enabled = node.get("kind") == "VAR_SET_VALUE" and value not in ("", "0")
+            if node.get("is_local"):
+                if not ctx.in_transaction:  # outside a block SET LOCAL has no effect at all
+                    return
+                if enabled and not getattr(ctx, name):
+                    ctx.local_settings.add(name)
             setattr(ctx, name, enabled)
     elif kind in ("CreateStmt", "CreateTableAsStmt"):
         target = node.get("relation") or (node.get("into") or {}).get("rel")
         name = relation(target)
         if name:
             ctx.created_tables.add(name.lower().rsplit(".", 1)[-1])
+    elif kind == "CreateSchemaStmt":
+        ctx.created_schemas.add((node.get("schemaname") or "").lower())
+    elif kind in ("CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt"):
+        names = strings(node.get("typeName") or node.get("domainname")) or [
+            (node.get("typevar") or {}).get("relname", "")]
+        ctx.created_types.add(names[-1].lower())
     elif kind == "IndexStmt":
         if node.get("idxname"):
             ctx.created_indexes.add(node["idxname"].lower())
@@ -206,6 +217,8 @@ def _advance_alter(ctx: Context, stmt: Statement) -> None:
         if subtype == "AT_AddConstraint" and "Constraint" in definition:
             constraint = definition["Constraint"]
             name = (constraint.get("conname") or "").lower()
+            if name:
+                ctx.created_constraints[name] = table
             if name and ctx.in_transaction:
                 ctx.added_in_transaction[name] = table
             column = not_null_check_column(constraint)

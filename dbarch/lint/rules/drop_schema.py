@@ -29,8 +29,7 @@ class DropSchema(Rule):
         DROP TABLE billing.invoices;   -- after the release that stopped using it
         DROP SCHEMA billing;           -- refuses while anything is left in it
 
-    Exempt: nothing; dbarch does not track schemas created in the same migration, so suppress
-    with `-- dbarch-ignore: L407 created above` when that is the case.
+    Exempt: a schema created earlier in the same migration.
     """
 
     code = "L407"
@@ -42,6 +41,8 @@ class DropSchema(Rule):
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         for schema, cascade in _schemas(stmt):
+            if schema.lower() in ctx.created_schemas:
+                continue
             if stmt.dialect == POSTGRESQL and not cascade:
                 # PostgreSQL refuses to drop a schema that still holds objects: nothing is lost
                 continue

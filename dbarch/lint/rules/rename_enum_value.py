@@ -33,6 +33,8 @@ class RenameEnumValue(Rule):
         -- release: the application no longer knows 'paid'
 
     Versions: RENAME VALUE exists since PostgreSQL 10.
+
+    Exempt: a type created earlier in the same migration.
     """
 
     code = "L404"
@@ -48,6 +50,8 @@ class RenameEnumValue(Rule):
             return
         new = node.get("newVal", "")
         type_name = ".".join(strings(node.get("typeName")))
+        if ctx.created_type_here(type_name):
+            return
         yield self.finding(
             stmt,
             f"renaming value '{old}' of {type_name} to '{new}': the application version running "

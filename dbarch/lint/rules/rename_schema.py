@@ -35,8 +35,7 @@ class RenameSchema(Rule):
     Functions with `SET search_path = billing` and views are not covered by this: find them
     first (`pg_proc.proconfig`, `pg_views.definition`).
 
-    Exempt: nothing; dbarch does not track schemas created in the same migration, so suppress
-    with `-- dbarch-ignore: L403 created above` when that is the case.
+    Exempt: a schema created earlier in the same migration.
     """
 
     code = "L403"
@@ -50,6 +49,8 @@ class RenameSchema(Rule):
         if node.get("renameType") != "OBJECT_SCHEMA":
             return
         old, new = node.get("subname", ""), node.get("newname", "")
+        if old.lower() in ctx.created_schemas:
+            return
         yield self.finding(
             stmt,
             f"renaming schema {old} to {new}: every query, search_path and function that names "
