@@ -74,6 +74,8 @@ RANK = {
     "drop_index": 40, "drop_column": 50, "drop_default": 60, "drop_table": 70, "rename": 80,
 }
 ADDED_HERE = "added by this plan's expand phase: nothing else uses it yet"
+# Trigger names leave room for MySQL's _ins/_upd suffixes under its 64-character limit.
+TRIGGER_NAME = 59
 
 
 @dataclass
@@ -341,7 +343,7 @@ class Planner:
         application writes without the column."""
         w, c = self.w, self.w.q(col.name)
         if not (col.default is not None and fill == w.default_sql(col)):
-            name = fit_name(table, f"fill_{col.name}")
+            name = fit_name(table, f"fill_{col.name}", TRIGGER_NAME)
             body = (f"BEGIN\n  IF NEW.{c} IS NULL THEN NEW.{c} := {self.row_expression(fill)};"
                     f" END IF;\n  RETURN NEW;\nEND")
             self.step(PhaseName.expand, "trigger", f"fill {table}.{col.name} on every write",
@@ -447,7 +449,7 @@ class Planner:
     def plan_rename_column(self, op: RenameColumn) -> None:
         w, t, old, new = self.w, op.table, op.old, op.new
         to_new, to_old = self.conversion(op, row=True)
-        sync = fit_name(t, f"sync_{new.name}")
+        sync = fit_name(t, f"sync_{new.name}", TRIGGER_NAME)
         self.step(PhaseName.expand, "add_column", f"add {t}.{new.name} beside {old.name}",
                   [w.add_column(t, new, nullable=True, default=False)],
                   [w.drop_column(t, new.name, ADDED_HERE)], op)
@@ -626,7 +628,7 @@ class Planner:
             return
         helper, retired = fit_name(new.name, "_new"), fit_name(new.name, "_old")
         to_new, to_old = self.conversion(op, row=True)
-        sync = fit_name(t, f"sync_{new.name}")
+        sync = fit_name(t, f"sync_{new.name}", TRIGGER_NAME)
         staged = new.model_copy(update={"name": helper})
         self.step(PhaseName.expand, "add_column", f"add {t}.{helper} ({w.type_sql(new)})",
                   [w.add_column(t, staged, nullable=True, default=False)],
