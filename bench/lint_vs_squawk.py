@@ -123,8 +123,8 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
                       "rewrite; squawk only suggests an identity column (prefer-identity)",
     ("L306", SQUAWK): "changes PostgreSQL makes without a rewrite (varchar widened or to text, "
                       "text to varchar, numeric precision at the same scale, cidr to inet, longer "
-                      "varbit, Django's USING col::varchar(n)), or a table created in the same "
-                      "migration",
+                      "varbit, Django's USING col::varchar(n), timestamptz under UTC on an "
+                      "unindexed column), or a table created in the same migration",
     ("L401", SQUAWK): "the table was created earlier in the same migration: no code uses the old "
                       "name",
     ("L402", SQUAWK): "the table was created earlier in the same migration: no code uses the old "
@@ -149,8 +149,8 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
     ("L503", DBARCH): "squawk 2.70 has no CREATE TRIGGER rule; the trigger's SHARE ROW EXCLUSIVE "
                       "lock blocks writes",
     ("L504", DBARCH): "squawk 2.70 has no rule on UPDATE or DELETE without WHERE",
-    ("L505", DBARCH): "squawk 2.70 has no backfill rule; but 20_backfills.sql:36, alembic's "
-                      "one-row UPDATE alembic_version, is a dbarch false positive",
+    ("L505", DBARCH): "squawk 2.70 has no rule on backfills that touch an unbounded set of rows "
+                      "in one UPDATE",
     ("L601", DBARCH): "squawk reports a missing lock_timeout once per file, at the first "
                       "statement needing it; dbarch names every statement that would queue "
                       "traffic, with its lock and table",
