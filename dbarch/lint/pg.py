@@ -117,10 +117,24 @@ def volatile_functions() -> frozenset[str]:
     return frozenset(YAML(typ="safe").load(text)["volatile"])
 
 
+@cache
+def non_volatile_functions() -> frozenset[str]:
+    """Built-ins whose every overload is STABLE or IMMUTABLE, from data/functions.yaml."""
+    text = resources.files("dbarch.lint").joinpath("data/functions.yaml").read_text()
+    return frozenset(YAML(typ="safe").load(text)["non_volatile"])
+
+
+def unknown_functions(expr: Any) -> list[str]:
+    """Functions the expression calls that are not PostgreSQL built-ins: user-defined ones,
+    VOLATILE unless their CREATE FUNCTION declared otherwise."""
+    known = volatile_functions() | non_volatile_functions()
+    return sorted({name for name in function_names(expr) if name not in known})
+
+
 def is_volatile(expr: Any) -> bool:
     """True when the expression calls a volatile function (a default that forces a rewrite)."""
     volatile = volatile_functions()
-    return any(name in volatile for name in function_names(expr))
+    return any(name in volatile for name in function_names(expr)) or bool(unknown_functions(expr))
 
 
 def column_ref(expr: Any) -> str | None:

@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, function_names, relation, unwrap
+from dbarch.lint.pg import (
+    alter_commands,
+    constraints,
+    function_names,
+    relation,
+    unknown_functions,
+    unwrap,
+)
 from dbarch.lint.pg import volatile_functions as volatile
 from dbarch.lint.pg_fix import (
     StatementText,
@@ -49,9 +56,9 @@ class AddColumnVolatileDefault(Rule):
     Exempt: a table created earlier in the same migration; DEFAULT NULL.
 
     Versions: before PostgreSQL 11 every non-null DEFAULT on ADD COLUMN rewrites the table,
-    constants included. A user-defined function counts as volatile only when dbarch knows it is
-    (data/functions.yaml lists PostgreSQL's volatile built-ins and common extensions'); a
-    domain type with constraints also forces a rewrite, which dbarch cannot see.
+    constants included. A function that is not a PostgreSQL built-in (data/functions.yaml lists
+    the built-ins by volatility) is taken as VOLATILE, PostgreSQL's own default for CREATE
+    FUNCTION; a domain type with constraints also forces a rewrite, which dbarch cannot see.
     """
 
     code = "L303"
@@ -75,8 +82,13 @@ class AddColumnVolatileDefault(Rule):
                 continue
             name = column.get("colname", "")
             calls = sorted({f for f in function_names(default) if f in volatile()})
+            unknown = unknown_functions(default)
             if calls:
                 why = f"its DEFAULT calls volatile {', '.join(f'{c}()' for c in calls)}"
+            elif unknown:
+                why = (f"its DEFAULT calls {', '.join(f'{c}()' for c in unknown)}, not a "
+                       "PostgreSQL built-in: functions are VOLATILE unless created STABLE or "
+                       "IMMUTABLE (check with \\df+; if it is, suppress with the reason)")
             elif ctx.pg_version < FAST_DEFAULT_SINCE:
                 why = (f"before PostgreSQL {FAST_DEFAULT_SINCE} every non-null DEFAULT is "
                        "written into each row")
