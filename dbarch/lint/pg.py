@@ -127,8 +127,13 @@ def non_volatile_functions() -> frozenset[str]:
 def unknown_functions(expr: Any) -> list[str]:
     """Functions the expression calls that are not PostgreSQL built-ins: user-defined ones,
     VOLATILE unless their CREATE FUNCTION declared otherwise."""
-    known = volatile_functions() | non_volatile_functions()
+    known = _known_functions()
     return sorted({name for name in function_names(expr) if name not in known})
+
+
+@cache
+def _known_functions() -> frozenset[str]:
+    return volatile_functions() | non_volatile_functions()
 
 
 def is_volatile(expr: Any) -> bool:

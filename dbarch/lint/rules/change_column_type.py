@@ -74,6 +74,7 @@ class SchemaMemory:
         self.columns: dict[tuple[str, str], dict[str, Any]] = {}
         # index (or constraint) name → (table, its columns, unique)
         self.indexes: dict[str, tuple[str, frozenset[str], bool]] = {}
+        self._names_of: dict[str, set[str]] = {}  # table → its index names: lookups stay O(own)
         self._unnamed = itertools.count()
 
     def learn(self, stmt: Statement) -> None:
@@ -103,24 +104,35 @@ class SchemaMemory:
                        for c in _index_columns(unwrap(param)[1])}
             single = len(node.get("indexParams") or []) == 1 and not node.get("whereClause")
             name = (node.get("idxname") or f"{table}:{next(self._unnamed)}").lower()
-            self.indexes[name] = (table, frozenset(columns), bool(node.get("unique")) and single)
+            self._put(name, (table, frozenset(columns), bool(node.get("unique")) and single))
         elif stmt.kind == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
             for item in node.get("objects") or []:
                 names = strings(unwrap(item)[1].get("items"))
                 if names:
-                    self.indexes.pop(names[-1].lower(), None)
+                    self._pop(names[-1].lower())
+
+    def _put(self, name: str, entry: tuple[str, frozenset[str], bool]) -> None:
+        self._pop(name)
+        self.indexes[name] = entry
+        self._names_of.setdefault(entry[0], set()).add(name)
+
+    def _pop(self, name: str) -> None:
+        entry = self.indexes.pop(name, None)
+        if entry is not None:
+            self._names_of.get(entry[0], set()).discard(name)
 
     def indexes_on(self, table: str, column: str) -> list[str]:
         """The names of the indexes seen on `table.column`."""
         key, col = _bare(table), column.lower()
-        return sorted(name for name, (owner, columns, _) in self.indexes.items()
-                      if owner == key and col in columns)
+        return sorted(name for name in self._names_of.get(key, ())
+                      if col in self.indexes[name][1])
 
     def unique_columns(self, table: str) -> set[str]:
         """Columns that identify one row each (a one-column primary key or unique index)."""
         key = _bare(table)
-        return {next(iter(columns)) for owner, columns, unique in self.indexes.values()
-                if owner == key and unique and len(columns) == 1}
+        entries = (self.indexes[name] for name in self._names_of.get(key, ()))
+        return {next(iter(columns)) for _, columns, unique in entries
+                if unique and len(columns) == 1}
 
     def column_type(self, table: str, column: str) -> ColumnType | None:
         """The column's type as the migrations linted so far left it, if they show it."""
@@ -143,7 +155,7 @@ class SchemaMemory:
         if body.get("indexname"):  # ADD … USING INDEX: the index is already recorded
             entry = self.indexes.get(body["indexname"].lower())
             if entry is not None:
-                self.indexes[body["indexname"].lower()] = (entry[0], entry[1], True)
+                self._put(body["indexname"].lower(), (entry[0], entry[1], True))
             return
         if column is not None:
             columns = {column}
@@ -154,7 +166,7 @@ class SchemaMemory:
         else:
             columns = {c.lower() for c in strings(body.get("keys"))}
         name = (body.get("conname") or f"{table}:{next(self._unnamed)}").lower()
-        self.indexes[name] = (table, frozenset(columns), contype != "CONSTR_EXCLUSION")
+        self._put(name, (table, frozenset(columns), contype != "CONSTR_EXCLUSION"))
 
 
 def _index_columns(element: dict[str, Any]) -> Iterator[str]:
