@@ -87,3 +87,20 @@ def test_mysql_online_options_sqlglot_refuses_are_read_from_the_text() -> None:
     source = read_source("m.sql", "DROP INDEX i ON t ALGORITHM=INPLACE LOCK=NONE;", "mysql")
     assert source.problems == []
     assert [s.kind for s in source.statements] == ["Drop"]
+
+
+def test_mysql_delimiter_blocks_hold_trigger_bodies_as_one_statement() -> None:
+    text = (
+        "ALTER TABLE t ADD COLUMN b INT;\n"
+        "DELIMITER //\n"
+        "CREATE TRIGGER t_sync BEFORE INSERT ON t FOR EACH ROW\n"
+        "BEGIN\n  SET NEW.b = NEW.a;\nEND//\n"
+        "DELIMITER ;\n"
+        "ALTER TABLE t DROP COLUMN a;\n"
+    )
+    source = read_source("m.sql", text, "mysql")
+    assert source.problems == []
+    assert [(s.line, s.kind) for s in source.statements] == [
+        (1, "Alter"), (3, "Command"), (8, "Alter"),
+    ]
+    assert source.statements[1].text.endswith("END")

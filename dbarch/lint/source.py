@@ -137,54 +137,101 @@ def _skip_comments(data: bytes, start: int, end: int) -> int:
     return min(pos, end) if pos < len(data) else start
 
 
-def _read_mysql(source: SourceFile, text: str) -> None:
-    import logging
+_DELIMITER = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_ROUTINE = re.compile(
+    r"^\s*CREATE\s+(?:DEFINER\s*=\s*\S+\s+)?(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
+    re.IGNORECASE,
+)
 
-    import sqlglot
-    from sqlglot.errors import ParseError, TokenError
-    from sqlglot.tokens import TokenType
+
+def _read_mysql(source: SourceFile, text: str) -> None:
+    """Split on `;` (or the delimiter a mysql-client `DELIMITER` line sets) and parse each."""
+    import logging
 
     # sqlglot logs a warning for each statement it keeps as an opaque Command; rules read those.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    data = text.encode("utf-8")
-    lines = _Lines(data)
+    lines = _Lines(text.encode("utf-8"))
+    position, delimiter = 0, ";"
+    for match in [*_DELIMITER.finditer(text), None]:
+        stop = match.start() if match else len(text)
+        if delimiter == ";":
+            spans = _semicolon_spans(source, text, position, stop, lines)
+        else:
+            spans = _delimited_spans(text, position, stop, delimiter)
+        for begin, finish in spans:
+            _add_mysql(source, text, begin, finish, lines)
+        if match:
+            position, delimiter = match.end(), match.group(1)
+
+
+def _semicolon_spans(source: SourceFile, text: str, begin: int, stop: int,
+                     lines: _Lines) -> list[tuple[int, int]]:
+    """Statement spans in text[begin:stop], split on `;` tokens (never inside strings)."""
+    import sqlglot
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
     try:
-        tokens = sqlglot.Dialect.get_or_raise("mysql").tokenize(text)
+        tokens = sqlglot.Dialect.get_or_raise("mysql").tokenize(text[begin:stop])
     except TokenError as exc:
-        source.problems.append(Problem(source.path, f"syntax error: {exc}", line=1, column=1))
-        return
+        line, column = lines.locate(len(text[:begin].encode("utf-8")))
+        source.problems.append(Problem(source.path, f"syntax error: {exc}", line=line,
+                                       column=column))
+        return []
     groups: list[list] = [[]]
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
             groups.append([])
         else:
             groups[-1].append(token)
-    for group in groups:
-        if not group:
-            continue
-        start, end = group[0].start, group[-1].end + 1  # character offsets into text
-        chunk = text[start:end]
-        byte_start = len(text[:start].encode("utf-8"))
-        line, column = lines.locate(byte_start)
-        end_line, _ = lines.locate(len(text[:end].encode("utf-8")) - 1)
-        try:
+    return [(begin + g[0].start, begin + g[-1].end + 1) for g in groups if g]
+
+
+def _delimited_spans(text: str, begin: int, stop: int, delimiter: str) -> list[tuple[int, int]]:
+    """Statement spans between occurrences of a custom delimiter (trigger and routine bodies)."""
+    spans, position = [], begin
+    while position < stop:
+        found = text.find(delimiter, position, stop)
+        finish = stop if found < 0 else found
+        piece = text[position:finish]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((position + lead, position + len(piece.rstrip())))
+        position = finish + len(delimiter) if found >= 0 else stop
+    return spans
+
+
+def _add_mysql(source: SourceFile, text: str, start: int, end: int, lines: _Lines) -> None:
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    chunk = text[start:end]
+    line, column = lines.locate(len(text[:start].encode("utf-8")))
+    end_line, _ = lines.locate(len(text[:end].encode("utf-8")) - 1)
+    try:
+        if _ROUTINE.match(chunk):
+            # Trigger and routine bodies are beyond sqlglot (it splits them at BEGIN); rules
+            # read them as text.
+            expression = exp.Command(this=chunk.split(None, 1)[0].upper(),
+                                     expression=exp.Literal.string(chunk))
+        else:
             expression = _parse_mysql(chunk)
-        except ParseError as exc:
-            error = exc.errors[0] if exc.errors else {}
-            err_line = line + max(int(error.get("line") or 1) - 1, 0)
-            err_col = int(error.get("col") or column)
-            message = str(error.get("description") or exc).splitlines()[0]
-            message = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), .*?>", r"'\1'", message)
-            source.problems.append(Problem(source.path, f"syntax error: {message}",
-                                           line=err_line, column=err_col))
-            continue
-        if expression is None:
-            continue
-        source.statements.append(Statement(
-            path=source.path, index=len(source.statements), text=chunk.strip(), line=line,
-            column=column, dialect=MYSQL, kind=type(expression).__name__, node=expression,
-            end_line=end_line,
-        ))
+    except ParseError as exc:
+        error = exc.errors[0] if exc.errors else {}
+        err_line = line + max(int(error.get("line") or 1) - 1, 0)
+        err_col = int(error.get("col") or column)
+        message = str(error.get("description") or exc).splitlines()[0]
+        message = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), .*?>", r"'\1'", message)
+        source.problems.append(Problem(source.path, f"syntax error: {message}",
+                                       line=err_line, column=err_col))
+        return
+    if expression is None:
+        return
+    source.statements.append(Statement(
+        path=source.path, index=len(source.statements), text=chunk.strip(), line=line,
+        column=column, dialect=MYSQL, kind=type(expression).__name__, node=expression,
+        end_line=end_line,
+    ))
 
 
 _ONLINE_OPTION = re.compile(
