@@ -9,38 +9,56 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from dbarch.design.relational import design_relational
-from dbarch.design.result import Design
 from dbarch.errors import InputError, Problem
-from dbarch.render.ddl import render_ddl
-from dbarch.report import write_documents
-from dbarch.select import recommend as select_databases
-from dbarch.select.model import Decisions
-from dbarch.spec import load_spec
-from dbarch.spec.model import Spec
-from dbarch.verify.model import VerifyReport
 
+# Each command imports what it needs when it runs: `dbarch lint` on a CI runner should not pay
+# for loading the designer, the product catalogue and the report templates.
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from dbarch.design.result import Design
     from dbarch.lint.run import LintReport
     from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
     from dbarch.parse import ParsedSchema
+    from dbarch.select.model import Decisions
+    from dbarch.spec.model import Spec
+    from dbarch.verify.model import VerifyReport
 
 DIALECTS = ("postgresql", "mysql", "sqlite")
 DESIGN_FILE = "design.json"
 
 
+_LAZY = {
+    "Design": "dbarch.design.result",
+    "Decisions": "dbarch.select.model",
+    "Spec": "dbarch.spec.model",
+    "VerifyReport": "dbarch.verify.model",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The model classes, importable from here as before, loaded on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'dbarch.api' has no attribute {name!r}")
+
+
 def recommend(spec: Spec | str | Path) -> Decisions:
     """The database for each part of the workload described by `spec` (a Spec or a YAML path)."""
+    from dbarch.select import recommend as select_databases
+
     return select_databases(_spec(spec))
 
 
 def plan(spec: Spec | str | Path) -> Design:
     """Select the databases and design the relational schema; pure, no connection opened."""
+    from dbarch.design.relational import design_relational
+    from dbarch.design.result import Design
+    from dbarch.select import recommend as select_databases
+
     spec = _spec(spec)
     decisions = select_databases(spec)
     return Design(spec=spec, decisions=decisions, relational=design_relational(spec, decisions))
@@ -48,11 +66,15 @@ def plan(spec: Spec | str | Path) -> Design:
 
 def render_ddls(design: Design) -> dict[str, str]:
     """The relational schema's DDL for every dialect, keyed by dialect name."""
+    from dbarch.render.ddl import render_ddl
+
     return {dialect: render_ddl(design.relational, dialect) for dialect in DIALECTS}
 
 
 def artifacts(design: Design, report: VerifyReport | None = None) -> dict[str, str]:
     """Every file `dbarch design` writes, relative path → text."""
+    from dbarch.report import write_documents
+
     ddl = render_ddls(design)
     files = {f"schema/{dialect}.sql": text for dialect, text in ddl.items()}
     files.update(write_documents(design.spec, design.decisions, design.relational, report, ddl))
@@ -81,6 +103,7 @@ def design(
 
 def verify(out: str | Path, engines: list[str]) -> VerifyReport:
     """Apply the artifacts in `out` on each engine URL and run every read access pattern."""
+    from dbarch.render.ddl import render_ddl
     from dbarch.verify.run import verify as run_verify
 
     result = load_design(out)
@@ -101,6 +124,10 @@ def default_engines() -> list[str]:
 
 def load_design(out: str | Path) -> Design:
     """Read back `OUT/design.json`, with a located error if the folder is not a design."""
+    from pydantic import ValidationError
+
+    from dbarch.design.result import Design
+
     path = Path(out) / DESIGN_FILE
     if not path.is_file():
         raise InputError([Problem(
@@ -128,6 +155,9 @@ def write_files(out: Path, files: dict[str, str]) -> list[Path]:
 
 
 def _spec(spec: Spec | str | Path) -> Spec:
+    from dbarch.spec import load_spec
+    from dbarch.spec.model import Spec
+
     return spec if isinstance(spec, Spec) else load_spec(spec)
 
 
