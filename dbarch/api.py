@@ -6,6 +6,7 @@ only `dbarch.verify` (through `dbarch.engines`) opens connections.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,7 +199,7 @@ def lint(
     overrides = {"dialect": dialect, "pg-version": pg_version, "tool": tool, "fail-on": fail_on}
     config = load_config(start, overrides)
     enable_, disable_ = _rule_choice(config.enable, config.disable, _split(enable), _split(disable))
-    config = config.model_copy(update={"enable": enable_, "disable": disable_})
+    config = dataclasses.replace(config, enable=enable_, disable=disable_)
     report = lint_paths(list(paths), config, catalog)
     if catalog is not None:
         from dbarch.engines.base import redact

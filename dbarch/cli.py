@@ -10,14 +10,15 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from dbarch import __version__
 from dbarch.errors import EngineError, InputError, Problem
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -32,6 +33,9 @@ ENGINE_HELP = (
 
 
 def _out() -> Console:
+    # rich is imported where output is drawn: `dbarch lint --format json` in CI never needs it.
+    from rich.console import Console
+
     return Console(soft_wrap=False)
 
 
@@ -58,6 +62,8 @@ def _report_problems(problems: list[Problem], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"errors": [p.as_dict() for p in problems]}, indent=2))
     else:
+        from rich.console import Console
+
         from dbarch.console import show_problems
 
         show_problems(Console(stderr=True), problems)
@@ -402,6 +408,9 @@ def migrate_rehearse(migration: str, db: str, schema_file: str | None, scratch: 
 
     progress = None
     if fmt == "text":
+        from rich.console import Console
+        from rich.markup import escape
+
         err = Console(stderr=True)
 
         def progress(message: str) -> None:

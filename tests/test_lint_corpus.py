@@ -118,7 +118,7 @@ class CorpusFile:
 
     def config(self, **overrides: object) -> LintConfig:
         """The lint configuration the annotations were written for."""
-        return LintConfig.model_validate({"dialect": self.dialect, **self.options, **overrides})
+        return LintConfig.from_mapping({"dialect": self.dialect, **self.options, **overrides})
 
     @property
     def pg_version(self) -> int:
@@ -227,7 +227,7 @@ def _lint_history(dialect: str) -> tuple[dict[tuple[str, int], frozenset[str]],
 def _lint_run(dialect: str, paths: tuple[str, ...], options: tuple[tuple[str, object], ...],
               ) -> tuple[dict[tuple[str, int], frozenset[str]],
                          tuple[tuple[str, int | None, str], ...]]:
-    config = LintConfig.model_validate({"dialect": dialect, **dict(options)})
+    config = LintConfig.from_mapping({"dialect": dialect, **dict(options)})
     report = lint_paths([str(setup_path(dialect)), *paths], config)
     found: dict[tuple[str, int], set[str]] = {}
     for finding in report.active:
@@ -289,7 +289,7 @@ def test_corpus_annotations_are_well_formed(corpus: CorpusFile) -> None:
             if rule is not None and corpus.dialect not in rule.dialects:
                 wrong.append(f"{stmt.where}: {code} does not apply to {corpus.dialect}")
     assert not wrong, "\n".join(wrong)
-    LintConfig.model_validate({"dialect": corpus.dialect, **corpus.options})
+    LintConfig.from_mapping({"dialect": corpus.dialect, **corpus.options})
 
 
 def test_corpus_reader_reports_bad_annotations(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ ROWS = 200
 
 def finding(code: str, text: str, **config: Any) -> Finding:
     """The one finding `code` reports on `text`."""
-    report = lint_text(text, LintConfig.model_validate({"enable": [code], **config}))
+    report = lint_text(text, LintConfig.from_mapping({"enable": [code], **config}))
     assert not report.problems, report.problems
     found = [f for f in report.findings if f.code == code]
     assert len(found) == 1, [f.message for f in report.findings]

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.engine
 
 
 def _findings(sql: str, code: str, dialect: str = "postgresql") -> list:
-    config = LintConfig.model_validate({"dialect": dialect, "enable": [code]})
+    config = LintConfig.from_mapping({"dialect": dialect, "enable": [code]})
     report = lint_text(sql, config)
     assert not report.problems, report.problems
     return [f for f in report.findings if f.code == code]

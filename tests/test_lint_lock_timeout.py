@@ -32,7 +32,7 @@ DDL = "ALTER TABLE orders ADD COLUMN note text"
 
 
 def l601(text: str, dialect: str) -> Any:
-    report = lint_text(text, LintConfig.model_validate({"dialect": dialect}))
+    report = lint_text(text, LintConfig.from_mapping({"dialect": dialect}))
     found = [f for f in report.findings if f.code == "L601"]
     assert len(found) == 1, [f.message for f in report.findings]
     return found[0]

@@ -265,7 +265,7 @@ def test_rules_agree_with_the_server(mariadb, table: str, tmp_path: Path, create
     folder.mkdir()
     (folder / "V1__create.sql").write_text(create.format(t=table) + ";\n")
     (folder / "V2__alter.sql").write_text(alter.format(t=table) + ";\n")
-    config = LintConfig.model_validate({"dialect": "mysql"})
+    config = LintConfig.from_mapping({"dialect": "mysql"})
     report = lint_paths([str(folder)], config)
     assert not report.problems, report.problems
     codes = {f.code for f in report.findings

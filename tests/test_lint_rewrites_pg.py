@@ -87,7 +87,7 @@ def pg() -> Iterator[Scratch]:
 
 
 def findings(code: str, sql: str, **config: object) -> list[Finding]:
-    report = lint_text(sql, LintConfig.model_validate({"enable": [code], **config}))
+    report = lint_text(sql, LintConfig.from_mapping({"enable": [code], **config}))
     assert not report.problems, report.problems
     return [f for f in report.findings if f.code == code]
 

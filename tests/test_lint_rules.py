@@ -37,7 +37,7 @@ def _run(code: str, case: dict) -> list:
     options = {"enable": [code], **(case.get("config") or {})}
     options.setdefault("dialect", sorted(rule.dialects)[-1] if len(rule.dialects) == 1
                        else "postgresql")
-    config = LintConfig.model_validate(options)
+    config = LintConfig.from_mapping(options)
     catalog = Catalog.model_validate(case["catalog"]) if case.get("catalog") else None
     report = lint_text(case["sql"], config, catalog)
     assert not report.problems, report.problems

@@ -41,7 +41,7 @@ STRENGTH = [mode for mode in lock_table() if not mode.startswith(("LOCK=", "META
 # --- helpers -------------------------------------------------------------------------------------
 def finding(code: str, sql: str, catalog: Catalog | None = None, **config: Any) -> Finding:
     """The one finding `code` reports on `sql` (config keys as in fixtures: pg-version, tool)."""
-    report = lint_text(sql, LintConfig.model_validate(config), catalog)
+    report = lint_text(sql, LintConfig.from_mapping(config), catalog)
     assert not report.problems, report.problems
     found = [f for f in report.findings if f.code == code]
     assert len(found) == 1, [f.message for f in report.findings]
@@ -619,7 +619,7 @@ def test_a_fix_does_not_trip_the_rules_it_answers(code: str, sql: str,
                                                   config: dict[str, str]) -> None:
     """Linted as the next migration file, the fix raises none of rules L101–L204."""
     fix = finding(code, sql, **config).fix or ""
-    report = lint_text(fix, LintConfig.model_validate({}))
+    report = lint_text(fix, LintConfig.from_mapping({}))
     assert not report.problems, report.problems
     assert [f.code for f in report.findings if f.code in CODES] == []
 

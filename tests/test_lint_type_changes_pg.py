@@ -84,7 +84,7 @@ def _lint(tmp_path: Path, old: str, new: str, zone: str | None, using: str = "")
     setting = f"SET TIME ZONE '{zone}';\n" if zone else ""
     (tmp_path / "002_alter.sql").write_text(
         f"{setting}ALTER TABLE t ALTER COLUMN c TYPE {new}{using};\n")
-    report = lint_paths([str(tmp_path)], LintConfig.model_validate({"enable": ["L306"]}))
+    report = lint_paths([str(tmp_path)], LintConfig.from_mapping({"enable": ["L306"]}))
     assert not report.problems, report.problems
     return [f for f in report.findings if f.code == "L306"]
 
@@ -169,7 +169,7 @@ def test_expand_contract_fix_runs_without_rewriting(pg: psycopg.Connection) -> N
     pg.execute("INSERT INTO orders SELECT g, g * 10 FROM generate_series(1, 50) g")
     before = _filenode(pg, "orders")
     report = lint_text("ALTER TABLE orders ALTER COLUMN total TYPE bigint;",
-                       LintConfig.model_validate({"enable": ["L306"]}))
+                       LintConfig.from_mapping({"enable": ["L306"]}))
     (finding,) = [f for f in report.findings if f.code == "L306"]
     assert finding.fix
     pg.execute(finding.fix.replace("-- once nothing reads it: ", ""))
@@ -189,7 +189,7 @@ def test_shorter_varchar_check_fix_runs_without_rewriting(pg: psycopg.Connection
     pg.execute("INSERT INTO users SELECT g, 'c' || g FROM generate_series(1, 50) g")
     before = _filenode(pg, "users")
     report = lint_text("ALTER TABLE users ALTER COLUMN code TYPE varchar(10);",
-                       LintConfig.model_validate({"enable": ["L306"]}))
+                       LintConfig.from_mapping({"enable": ["L306"]}))
     (finding,) = [f for f in report.findings if f.code == "L306"]
     check = finding.fix.split("-- otherwise")[0]
     pg.execute(check)
@@ -210,5 +210,5 @@ def test_utc_change_on_an_unindexed_column_is_silent(pg: psycopg.Connection,
     (tmp_path / "001_create.sql").write_text("CREATE TABLE t (id int PRIMARY KEY, c timestamp);\n")
     (tmp_path / "002_alter.sql").write_text(
         "SET TIME ZONE 'UTC';\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;\n")
-    report = lint_paths([str(tmp_path)], LintConfig.model_validate({"enable": ["L306"]}))
+    report = lint_paths([str(tmp_path)], LintConfig.from_mapping({"enable": ["L306"]}))
     assert [f for f in report.findings if f.code == "L306"] == []

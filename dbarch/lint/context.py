@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 
-from dbarch.lint.catalog import Catalog, TableStats
 from dbarch.lint.statement import POSTGRESQL, Statement
+
+if TYPE_CHECKING:  # the catalog (pydantic) is loaded only when --db gives one
+    from dbarch.lint.catalog import Catalog, TableStats
 
 
 @cache

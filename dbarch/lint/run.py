@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbarch.errors import InputError, Problem
-from dbarch.lint.catalog import Catalog
 from dbarch.lint.config import LintConfig
 from dbarch.lint.context import Context
 from dbarch.lint.rule import Finding, Rule, Severity, all_rules
 from dbarch.lint.source import SourceFile, read_source
+
+if TYPE_CHECKING:  # the catalog (pydantic) is loaded only when --db gives one
+    from dbarch.lint.catalog import Catalog
 
 
 @dataclass
