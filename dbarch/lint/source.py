@@ -39,14 +39,20 @@ class _Lines:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.ascii = data.isascii()  # then a byte offset is a character offset
         self.starts = [0]
         self.starts.extend(m.end() for m in re.finditer(rb"\n", data))
 
     def locate(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.starts, offset) - 1
         start = self.starts[index]
+        if self.ascii:
+            return index + 1, offset - start + 1
         column = len(self.data[start:offset].decode("utf-8", errors="replace")) + 1
         return index + 1, column
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
 
 
 def read_source(path: str, text: str, dialect: str) -> SourceFile:
@@ -72,18 +78,20 @@ def _read_postgresql(source: SourceFile, text: str) -> None:
         pieces = [(raw, 0, len(data)) for raw in tree.get("stmts", [])]
     except parser.ParseError:
         pieces = _parse_one_by_one(source, data, lines)
+    path, statements = source.path, source.statements
+    plain = b"-/ \t\r\n"
     for raw, base, limit in pieces:
         start = base + raw.get("stmt_location", 0)
         length = raw.get("stmt_len", 0)
         end = start + length if length else limit
         ((kind, node),) = raw["stmt"].items()
         snippet = data[start:end].decode("utf-8", errors="replace").strip()
-        start = _skip_comments(data, start, end)
+        if data[start:start + 1] in plain:  # whitespace or a comment before the first token
+            start = _skip_comments(data, start, end)
         line, column = lines.locate(start)
-        end_line, _ = lines.locate(max(start, end - 1))
-        source.statements.append(Statement(
-            path=source.path, index=len(source.statements), text=snippet, line=line,
-            column=column, dialect=POSTGRESQL, kind=kind, node=node, end_line=end_line,
+        statements.append(Statement(
+            path, len(statements), snippet, line, column, POSTGRESQL, kind, node,
+            lines.line(max(start, end - 1)),
         ))
 
 
