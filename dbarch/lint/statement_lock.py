@@ -77,9 +77,14 @@ def mode_from_pg(name: str) -> str:
 
 def statement_locks(stmt: Statement) -> list[LockTaken]:
     """Every table-level lock the statement takes, the main table first."""
-    if stmt.dialect == POSTGRESQL:
-        return _postgresql(stmt.kind, stmt.node)
-    return _mysql(stmt)
+    # L601 and L602 both ask about every statement, one after the other: remember the last.
+    if stmt is not _last[0]:
+        locks = _postgresql(stmt.kind, stmt.node) if stmt.dialect == POSTGRESQL else _mysql(stmt)
+        _last[:] = [stmt, tuple(locks)]
+    return list(_last[1])
+
+
+_last: list[Any] = [None, ()]  # [statement, its locks]
 
 
 def statement_lock(stmt: Statement) -> tuple[str, str] | None:
@@ -164,39 +169,48 @@ def _comment_target(node: Node) -> list[str]:
     return [".".join(names)] if names else []
 
 
+_ALTERED_KINDS = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_MATVIEW", None})
+
+
 def _alter_table(node: Node, data: dict[str, Any]) -> list[LockTaken]:
-    if node.get("objtype") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_MATVIEW",
-                                   None):
+    if node.get("objtype") not in _ALTERED_KINDS:
         return []  # ALTER INDEX / SEQUENCE / VIEW / TYPE: not a table's traffic lock
     table = relation(node.get("relation"))
     if not table:
         return []
     subtypes = data["alter_table"]
-    modes: list[str] = []
+    rank = _strength()
+    held, held_rank = "", -2  # the strongest mode so far; the first of equals wins
     others: list[LockTaken] = []
-    for cmd in alter_commands_of(node):
+    for item in node.get("cmds") or ():
+        cmd = item.get("AlterTableCmd")
+        if cmd is None:
+            continue
         entry = subtypes.get(cmd.get("subtype"), "ACCESS EXCLUSIVE")  # unknown: assume the worst
         definition = cmd.get("def") or {}
         if isinstance(entry, str):
-            modes.append(entry)
+            mode = entry
         elif entry.get("by") == "contype":
-            modes.append(_constraint_mode(definition, data["add_constraint"]))
+            mode = _constraint_mode(definition, data["add_constraint"])
         elif entry.get("by") == "reloptions":
-            modes.append(_reloptions_mode(definition, data["reloptions"]))
+            mode = _reloptions_mode(definition, data["reloptions"])
         else:
             partition_cmd = definition.get("PartitionCmd") or {}
             concurrent = bool(partition_cmd.get("concurrent"))
-            modes.append(entry["concurrent"] if concurrent and "concurrent" in entry
-                         else entry["lock"])
+            mode = (entry["concurrent"] if concurrent and "concurrent" in entry
+                    else entry["lock"])
             partition = relation(partition_cmd.get("name"))
             if partition and "partition" in entry:
-                mode = (entry["partition_concurrent"]
-                        if concurrent and "partition_concurrent" in entry else entry["partition"])
-                others.append(LockTaken(mode, partition, TABLE, "the partition"))
-        others.extend(_referenced(cmd, data["add_constraint"]["CONSTR_FOREIGN"]))
-    if not modes:
+                partition_mode = (entry["partition_concurrent"] if concurrent
+                                  and "partition_concurrent" in entry else entry["partition"])
+                others.append(LockTaken(partition_mode, partition, TABLE, "the partition"))
+        if rank.get(mode, -1) > held_rank:
+            held, held_rank = mode, rank.get(mode, -1)
+        if "Constraint" in definition or "ColumnDef" in definition:
+            others.extend(_referenced(cmd, data["add_constraint"]["CONSTR_FOREIGN"]))
+    if held_rank == -2:
         return []
-    return [LockTaken(strongest(modes), table, TABLE, "ALTER TABLE"), *others]
+    return [LockTaken(held, table, TABLE, "ALTER TABLE"), *others]
 
 
 def alter_commands_of(node: Node) -> list[Node]:
@@ -250,13 +264,18 @@ def _create_table(node: Node, table: dict[str, str]) -> list[LockTaken]:
         mode = table["partition_of"] if partition else table["inherits"]
         why = "the partitioned parent" if partition else "the parent it inherits from"
         out.extend(LockTaken(mode, parent, TABLE, why) for parent in parents)
-    for item in node.get("tableElts") or []:
-        kind, body = unwrap(item)
-        found = list(constraints(body)) if kind == "ColumnDef" else (
-            [body] if kind == "Constraint" else [])
+    for item in node.get("tableElts") or ():
+        column = item.get("ColumnDef")
+        if column is not None:
+            found = [entry["Constraint"] for entry in column.get("constraints") or ()
+                     if "Constraint" in entry]
+        else:
+            found = [item["Constraint"]] if "Constraint" in item else []
         for constraint in found:
+            if constraint.get("contype") != "CONSTR_FOREIGN":
+                continue
             target = relation(constraint.get("pktable"))
-            if constraint.get("contype") == "CONSTR_FOREIGN" and target:
+            if target:
                 out.append(LockTaken(table["references"], target, TABLE, _REFERENCED))
     return out
 

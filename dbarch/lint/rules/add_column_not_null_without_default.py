@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
@@ -57,6 +58,8 @@ class AddColumnNotNullWithoutDefault(Rule):
     summary = "ADD COLUMN NOT NULL without a DEFAULT fails on a table that has rows"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if alter_table.added_contypes(stmt).isdisjoint(REQUIRES_VALUE):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
@@ -62,6 +63,8 @@ class AddColumnSerialOrIdentity(Rule):
     summary = "ADD COLUMN serial/identity rewrites the table under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "AT_AddColumn" not in alter_table.subtypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, constraints, relation, unwrap
@@ -57,6 +58,8 @@ class AddColumnStoredGenerated(Rule):
     summary = "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED rewrites the table"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "CONSTR_GENERATED" not in alter_table.added_contypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

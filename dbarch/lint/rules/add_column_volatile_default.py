@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import (
@@ -69,6 +70,8 @@ class AddColumnVolatileDefault(Rule):
     summary = "ADD COLUMN with a volatile DEFAULT rewrites the whole table"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "CONSTR_DEFAULT" not in alter_table.added_contypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

@@ -12,6 +12,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import (
@@ -89,8 +90,10 @@ class SchemaMemory:
                 elif kind == "Constraint":
                     self._constraint(table, body, None)
         elif stmt.kind == "AlterTableStmt":
+            if alter_table.subtypes(stmt).isdisjoint(alter_table.ADDING_CONSTRAINTS):
+                return
             table = _bare(relation(node.get("relation")) or "")
-            for cmd in alter_commands(stmt):
+            for cmd in alter_table.commands(stmt):
                 definition = cmd.get("def") or {}
                 if cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
                     self._column(table, definition["ColumnDef"])
@@ -266,7 +269,8 @@ class ChangeColumnType(Rule):
             if stmt.node.get("kind") in ("TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK"):
                 self._utc_local = False
         elif stmt.kind == "AlterTableStmt":
-            yield from self._check_alter(stmt, ctx)
+            if "AT_AlterColumnType" in alter_table.subtypes(stmt):
+                yield from self._check_alter(stmt, ctx)
             self.schema.learn(stmt)
         else:
             self.schema.learn(stmt)

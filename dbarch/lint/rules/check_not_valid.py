@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation
 from dbarch.lint.pg_fix import (
-    added_constraints,
     make_not_valid,
     next_transaction,
     script,
@@ -47,10 +47,12 @@ class CheckNotValid(Rule):
     summary = "ADD CHECK without NOT VALID scans the table under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "CONSTR_CHECK" not in alter_table.added_contypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):
             return
-        if not any(_validated_check(c) for c, _ in added_constraints(stmt.node)):
+        if not any(_validated_check(c) for c, _ in alter_table.added_constraints(stmt)):
             return
         sql, names = make_not_valid(stmt.text, "CONSTR_CHECK")
         yield self.finding(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context, migration_tools
 from dbarch.lint.pg import alter_commands, relation
 from dbarch.lint.pg_fix import option_on, outside_transaction, script
@@ -75,7 +76,7 @@ def _concurrent_operation(stmt: Statement) -> tuple[str, str | None] | None:
         target = relation(node.get("relation"))
         table = target if node.get("kind") == "REINDEX_OBJECT_TABLE" else None
         return "REINDEX CONCURRENTLY", table
-    if stmt.kind == "AlterTableStmt":
+    if stmt.kind == "AlterTableStmt" and "AT_DetachPartition" in alter_table.subtypes(stmt):
         for cmd in alter_commands(stmt):
             definition = cmd.get("def") or {}
             if cmd.get("subtype") == "AT_DetachPartition" and (

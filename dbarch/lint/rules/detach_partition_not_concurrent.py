@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
@@ -46,7 +47,7 @@ class DetachPartitionNotConcurrent(Rule):
     summary = "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the parent (PG14+)"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if ctx.pg_version < 14:
+        if ctx.pg_version < 14 or "AT_DetachPartition" not in alter_table.subtypes(stmt):
             return
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):

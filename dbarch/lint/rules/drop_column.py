@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import drop_column
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
@@ -47,6 +48,8 @@ class DropColumn(Rule):
     summary = "DROP COLUMN breaks application code that still reads or writes the column"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if stmt.kind == "AlterTableStmt" and "AT_DropColumn" not in alter_table.subtypes(stmt):
+            return
         if stmt.dialect == POSTGRESQL:
             table = relation(stmt.node.get("relation"))
             columns = [cmd.get("name", "") for cmd in alter_commands(stmt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
@@ -58,6 +59,8 @@ class DropConstraint(Rule):
     summary = "DROP CONSTRAINT stops enforcing it at once; code relying on it changes behaviour"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if stmt.kind == "AlterTableStmt" and "AT_DropConstraint" not in alter_table.subtypes(stmt):
+            return
         if stmt.dialect == POSTGRESQL:
             table = relation(stmt.node.get("relation"))
             dropped = [("CONSTRAINT", cmd.get("name", "")) for cmd in alter_commands(stmt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
@@ -43,6 +44,8 @@ class DropDefault(Rule):
     summary = "DROP DEFAULT makes INSERTs that omit the column store NULL or fail"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if stmt.kind == "AlterTableStmt" and "AT_ColumnDefault" not in alter_table.subtypes(stmt):
+            return
         table, columns = _postgresql(stmt) if stmt.dialect == POSTGRESQL else _mysql(stmt)
         if not table or ctx.created_here(table):
             return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from dbarch.lint.pg import relation
 from dbarch.lint.pg_fix import (
-    added_constraints,
     make_not_valid,
     next_transaction,
     script,
@@ -56,12 +56,14 @@ class ForeignKeyNotValid(Rule):
     summary = "ADD FOREIGN KEY without NOT VALID blocks writes to both tables during a full check"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "CONSTR_FOREIGN" not in alter_table.added_contypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):
             return
         referenced: list[str] = []
         with_column = False
-        for constraint, column in added_constraints(stmt.node):
+        for constraint, column in alter_table.added_constraints(stmt):
             if not _validated_fk(constraint):
                 continue
             with_column = with_column or column is not None

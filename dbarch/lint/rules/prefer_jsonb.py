@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.pg import alter_commands, relation, unwrap, walk
 from dbarch.lint.pg_fix import StatementText
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+
+# the ALTER TABLE subcommands that state a column type
+_TYPED = frozenset({"AT_AddColumn", "AT_AlterColumnType"})
 
 
 @register
@@ -58,6 +62,8 @@ def _json_columns(stmt: Statement) -> Iterator[tuple[str, str]]:
             kind, body = unwrap(item)
             if kind == "ColumnDef" and _is_json(body.get("typeName")):
                 yield body.get("colname", ""), "declared"
+        return
+    if alter_table.subtypes(stmt).isdisjoint(_TYPED):
         return
     for cmd in alter_commands(stmt):
         definition = (cmd.get("def") or {}).get("ColumnDef") or {}

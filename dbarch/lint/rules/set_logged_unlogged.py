@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
@@ -55,6 +56,8 @@ class SetLoggedUnlogged(Rule):
     summary = "SET LOGGED/UNLOGGED rewrites the table under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if alter_table.subtypes(stmt).isdisjoint(SUBTYPES):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
@@ -66,6 +67,8 @@ class SetNotNull(Rule):
     summary = "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if "AT_SetNotNull" not in alter_table.subtypes(stmt):
+            return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation, strings, type_name, unwrap
@@ -74,10 +75,12 @@ class UniqueWithoutIndex(Rule):
     summary = "ADD UNIQUE/PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
+        if alter_table.added_contypes(stmt).isdisjoint(_KINDS):
+            return
         table = relation(stmt.node.get("relation"))
         if ctx.created_here(table):
             return
-        found = [c for c, _ in added_constraints(stmt.node)
+        found = [c for c, _ in alter_table.added_constraints(stmt)
                  if c.get("contype") in _KINDS and not c.get("indexname")]
         if not found:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
@@ -15,6 +16,8 @@ from dbarch.lint.statement import Statement
 # The context says *whether* a constraint was added in the open transaction; it does not keep
 # the constraint's kind, which decides the lock still held when VALIDATE runs.
 _Added = dict[tuple[str, str], tuple[str, str | None]]
+
+_ADD_OR_VALIDATE = frozenset({"AT_AddConstraint", "AT_ValidateConstraint"})
 
 
 @register
@@ -55,9 +58,11 @@ class ValidateInSameTransaction(Rule):
         self._added: _Added = {}
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        table = (relation(stmt.node.get("relation")) or "").lower().rsplit(".", 1)[-1]
         if self._walk is not ctx:
             self._walk, self._added = ctx, {}
+        if alter_table.subtypes(stmt).isdisjoint(_ADD_OR_VALIDATE):
+            return
+        table = (relation(stmt.node.get("relation")) or "").lower().rsplit(".", 1)[-1]
         added = self._added
         here: set[str] = set()  # NOT VALID constraints added earlier in this same statement
         for cmd in alter_commands(stmt):
