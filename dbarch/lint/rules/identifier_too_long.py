@@ -10,8 +10,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
-from dbarch.lint.pg import alter_commands, constraints, strings, unwrap
+from dbarch.lint.pg import strings
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
 
@@ -68,6 +69,12 @@ class IdentifierTooLong(Rule):
         # holds the 63-byte names; the full ones come from the statement's own tokens.
         limit = int(limits()["postgresql"]["max"])
         defined = {name: what for what, name in _pg_defined_names(stmt.kind, stmt.node, stmt)}
+        # A cut name is within 3 bytes of the limit (a multibyte character is never split):
+        # when no name the statement defines is that long, nothing was cut and the scan of
+        # the statement's tokens, which is the expensive part, can be skipped.
+        if not any(len(name) * 4 >= limit - 3 and len(name.encode("utf-8")) >= limit - 3
+                   for name in defined):
+            return
         seen = set()
         for name in _long_identifiers(stmt.text, limit):
             kept = truncate_bytes(name, limit)
@@ -139,14 +146,14 @@ def _pg_defined_names(kind: str, node: dict, stmt: Statement) -> Iterator[tuple[
     PostgreSQL truncates them the same way, so they still find the object)."""
     if kind == "CreateStmt":
         yield "table", (node.get("relation") or {}).get("relname", "")
-        for item in node.get("tableElts") or []:
-            item_kind, body = unwrap(item)
-            if item_kind == "ColumnDef":
-                yield from _column_names(body)
-            elif item_kind == "Constraint" and body.get("conname"):
-                yield "constraint", body["conname"]
+        for item in node.get("tableElts") or ():
+            column = item.get("ColumnDef")
+            if column is not None:
+                yield from _column_names(column)
+            elif "Constraint" in item and item["Constraint"].get("conname"):
+                yield "constraint", item["Constraint"]["conname"]
     elif kind == "AlterTableStmt":
-        for cmd in alter_commands(stmt):
+        for cmd in alter_table.commands(stmt):
             definition = cmd.get("def") or {}
             if "ColumnDef" in definition:
                 yield from _column_names(definition["ColumnDef"])
@@ -182,6 +189,7 @@ _QUALIFIED = {"CreateEnumStmt": ("type", "typeName"), "CreateDomainStmt": ("doma
 
 def _column_names(column: dict) -> Iterator[tuple[str, str]]:
     yield "column", column.get("colname", "")
-    for constraint in constraints(column):
-        if constraint.get("conname"):
+    for entry in column.get("constraints") or ():
+        constraint = entry.get("Constraint")
+        if constraint and constraint.get("conname"):
             yield "constraint", constraint["conname"]
