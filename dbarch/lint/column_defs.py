@@ -2,8 +2,9 @@
 
 The hygiene rules (L901–L904) judge column types wherever a migration states one: CREATE
 TABLE, ALTER TABLE ... ADD COLUMN and ALTER COLUMN ... TYPE on PostgreSQL; CREATE TABLE, ADD
-COLUMN, MODIFY and CHANGE on MySQL. Their fixes are the same statement with the type replaced,
-deparsed by pglast (PostgreSQL's own grammar), so the SQL they print is valid as it stands.
+COLUMN, MODIFY and CHANGE on MySQL. Their fixes are the same statement with the type replaced:
+on PostgreSQL edited into the user's own text where the type's place and extent are certain,
+else deparsed by pglast (PostgreSQL's own grammar); on MySQL printed by sqlglot.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dbarch.lint import alter_table
 from dbarch.lint.pg import alter_commands, constraints, relation, type_name, type_text
+from dbarch.lint.pg_fix import char_offset, statement_span, text_offset, type_span
 from dbarch.lint.statement import POSTGRESQL, Statement
 
 
@@ -96,8 +99,90 @@ def is_primary_key(definition: dict) -> bool:
 def retyped(stmt: Statement, column: str, new_type: str, *, identity: bool = False) -> str | None:
     """`stmt` with `column` declared as `new_type` (optionally GENERATED ALWAYS AS IDENTITY).
 
-    Returns None when the statement cannot be rebuilt (pglast cannot deparse it).
+    The type is replaced in the user's own text (array bounds kept); forms the text reader is
+    unsure of are rebuilt by pglast instead. None when neither can (pglast cannot deparse it).
     """
+    fix = _retyped_text(stmt, column, new_type, identity)
+    return fix if fix is not None else _retyped_deparsed(stmt, column, new_type, identity)
+
+
+def _retyped_text(stmt: Statement, column: str, new_type: str, identity: bool) -> str | None:
+    definition = _json_column_def(stmt, column)
+    span = statement_span(stmt.text)
+    if definition is None or span is None or not definition.get("typeName"):
+        return None
+    offset = text_offset(stmt)
+    if offset is None:
+        return None
+    start, end = span
+    text = stmt.text[:end]
+    at = char_offset(text, offset, definition["typeName"].get("location", -1))
+    found = type_span(text, at) if at is not None and start <= at < end else None
+    if found is None:
+        return None
+    base_end, type_end = found
+    if identity:
+        if has_identity(definition):
+            return None
+        # after the column's other constraints, where pglast's printer puts it too
+        close = _definition_end(text, char_offset(text, offset, definition.get("location", -1)))
+        if close is None or close < type_end:
+            return None
+        text = f"{text[:close]} GENERATED ALWAYS AS IDENTITY{text[close:]}"
+        base_end = type_end
+    text = f"{text[:at]}{new_type}{text[base_end:]}"
+    return text[start:] + ";"
+
+
+def _definition_end(text: str, start: int | None) -> int | None:
+    """Where the column definition starting at `start` ends: its last token before the comma
+    or parenthesis that closes it, by PostgreSQL's scanner (defaults hold strings, commas)."""
+    if start is None:
+        return None
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(text)
+    except parser.ParseError:
+        return None
+    depth, end = 0, None
+    for token in tokens:
+        if token.start < start or token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if token.name in ("ASCII_41", "ASCII_93"):
+            depth -= 1
+        if depth < 0 or (depth == 0 and token.name == "ASCII_44"):
+            break
+        if token.name in ("ASCII_40", "ASCII_91"):
+            depth += 1
+        end = token.end + 1
+    return end
+
+
+def _json_column_def(stmt: Statement, column: str) -> dict[str, Any] | None:
+    """The ColumnDef (parse tree) that states `column`'s type in a CREATE or ALTER TABLE."""
+    node = stmt.node
+    if stmt.kind == "CreateStmt":
+        for item in node.get("tableElts") or ():
+            definition = item.get("ColumnDef")
+            if definition is not None and definition.get("colname") == column:
+                return definition  # type: ignore[no-any-return]
+    elif stmt.kind == "AlterTableStmt":
+        for cmd in alter_table.commands(stmt):
+            definition = (cmd.get("def") or {}).get("ColumnDef")
+            if definition is None:
+                continue
+            subtype = cmd.get("subtype")
+            if subtype == "AT_AddColumn" and definition.get("colname") == column:
+                return definition  # type: ignore[no-any-return]
+            if subtype == "AT_AlterColumnType" and cmd.get("name") == column:
+                return definition  # type: ignore[no-any-return]
+    return None
+
+
+def _retyped_deparsed(stmt: Statement, column: str, new_type: str,
+                      identity: bool) -> str | None:
+    """The statement rebuilt by pglast's printer with the new type (slow; the fallback)."""
     import pglast
     from pglast.stream import RawStream
 
