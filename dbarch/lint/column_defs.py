@@ -10,44 +10,60 @@ else deparsed by pglast (PostgreSQL's own grammar); on MySQL printed by sqlglot.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from dbarch.lint import alter_table
-from dbarch.lint.pg import alter_commands, constraints, relation, type_name, type_text
+from dbarch.lint.pg import constraints, relation, type_name, type_text
 from dbarch.lint.pg_fix import char_offset, statement_span, text_offset, type_span
 from dbarch.lint.statement import POSTGRESQL, Statement
 
 
-@dataclass(frozen=True)
 class ColumnSite:
     """A column type as a statement states it."""
 
-    table: str | None
-    column: str
-    type: str  # PostgreSQL catalog name (int4, varchar, timestamp) or sqlglot's (INT, UINT …)
-    text: str  # for messages: varchar(20), INT UNSIGNED
-    node: Any  # the ColumnDef (PostgreSQL JSON body or sqlglot expression)
-    is_array: bool = False
+    __slots__ = ("_text", "column", "is_array", "node", "table", "type")
+
+    def __init__(self, table: str | None, column: str, type_: str, text: str | None, node: Any,
+                 is_array: bool = False) -> None:
+        self.table = table
+        self.column = column
+        self.type = type_  # PostgreSQL catalog name (int4, varchar) or sqlglot's (INT, UINT …)
+        self._text = text
+        self.node = node  # the ColumnDef (PostgreSQL JSON body or sqlglot expression)
+        self.is_array = is_array
+
+    @property
+    def text(self) -> str:
+        """The type for messages: varchar(20), INT UNSIGNED (PostgreSQL's built when asked)."""
+        if self._text is None:
+            self._text = type_text(self.node.get("typeName"))
+        return self._text
 
 
-def columns(stmt: Statement) -> Iterator[ColumnSite]:
-    """Every column type the statement defines or changes."""
-    if stmt.dialect == POSTGRESQL:
-        yield from _pg_columns(stmt)
-    else:
-        yield from _mysql_columns(stmt)
+def columns(stmt: Statement) -> tuple[ColumnSite, ...]:
+    """Every column type the statement defines or changes.
+
+    L901–L904 each ask about the same statement in turn: the sites are read once.
+    """
+    if stmt is not _last[0]:
+        sites = _pg_columns(stmt) if stmt.dialect == POSTGRESQL else _mysql_columns(stmt)
+        _last[:] = [stmt, tuple(sites)]
+    return _last[1]  # type: ignore[no-any-return]
+
+
+_last: list[Any] = [None, ()]  # [statement, its column sites]
 
 
 def _pg_columns(stmt: Statement) -> Iterator[ColumnSite]:
     node = stmt.node
     table = relation(node.get("relation"))
     if stmt.kind == "CreateStmt":
-        for item in node.get("tableElts") or []:
-            if "ColumnDef" in item:
-                yield _pg_site(table, item["ColumnDef"].get("colname", ""), item["ColumnDef"])
+        for item in node.get("tableElts") or ():
+            definition = item.get("ColumnDef")
+            if definition is not None:
+                yield _pg_site(table, definition.get("colname", ""), definition)
     elif stmt.kind == "AlterTableStmt":
-        for cmd in alter_commands(stmt):
+        for cmd in alter_table.commands(stmt):
             definition = (cmd.get("def") or {}).get("ColumnDef")
             if definition is None:
                 continue
@@ -59,8 +75,10 @@ def _pg_columns(stmt: Statement) -> Iterator[ColumnSite]:
 
 def _pg_site(table: str | None, column: str, definition: dict) -> ColumnSite:
     type_node = definition.get("typeName") or {}
-    return ColumnSite(table, column, type_name(type_node), type_text(type_node), definition,
-                      is_array=bool(type_node.get("arrayBounds")))
+    names = type_node.get("names") or ()
+    last = names[-1].get("String") if names else None
+    name = last.get("sval", "") if last is not None else type_name(type_node)
+    return ColumnSite(table, column, name, None, definition, bool(type_node.get("arrayBounds")))
 
 
 def _mysql_columns(stmt: Statement) -> Iterator[ColumnSite]:

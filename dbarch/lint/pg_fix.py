@@ -324,10 +324,50 @@ _LOCATION = re.compile(r'"location":(\d+)')
 def text_offset(stmt: Statement) -> int | None:
     """Where `stmt.text` starts, in the frame of `stmt.node`'s locations (bytes).
 
-    The statement is parsed again in C alone (no Python tree is built, which is the costly
-    part) and the first location of that parse is matched with the tree's. For statements
-    that open with a keyword (DDL, DML): libpg_query leaves out a location of 0, which only a
-    node at the very first token could have. Callers check the text at the places they edit.
+    Several findings of several rules ask about the same statement in turn: the answer is
+    kept for the last statement asked about.
+    """
+    if stmt is not _offset_of[0]:
+        offset = _anchored_offset(stmt)
+        _offset_of[:] = [stmt, offset if offset is not None else _parsed_offset(stmt)]
+    return _offset_of[1]  # type: ignore[no-any-return]
+
+
+_offset_of: list[Any] = [None, None]  # [statement, its offset]
+# CREATE TABLE / ALTER TABLE up to the table's name, the keywords separated by whitespace only
+_RELATION_HEADS = {
+    "CreateStmt": re.compile(r"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?"
+                             r"TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?", re.IGNORECASE),
+    "AlterTableStmt": re.compile(r"ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?",
+                                 re.IGNORECASE),
+}
+
+
+def _anchored_offset(stmt: Statement) -> int | None:
+    """The offset from the table's location, when the statement opens with CREATE TABLE /
+    ALTER TABLE: by the grammar the table's name is the token right after those keywords."""
+    pattern = _RELATION_HEADS.get(stmt.kind)
+    if pattern is None:
+        return None
+    rangevar: dict[str, Any] = stmt.node.get("relation") or {}
+    location = int(rangevar.get("location", -1))
+    head = pattern.match(stmt.text)
+    if head is None or location < 0:
+        return None
+    at = head.end()
+    first = str(rangevar.get("schemaname") or rangevar.get("relname") or "")
+    written = stmt.text[at:at + len(first)]
+    if not (written.lower() == first.lower() or written.startswith('"')):
+        return None
+    prefix = stmt.text[:at]
+    return location - (at if prefix.isascii() else len(prefix.encode("utf-8")))
+
+
+def _parsed_offset(stmt: Statement) -> int | None:
+    """The offset from a C parse of the statement alone (no Python tree is built, which is the
+    costly part): its first location matched with the tree's. For statements that open with a
+    keyword (DDL, DML): libpg_query leaves out a location of 0, which only a node at the very
+    first token could have. Callers check the text at the places they edit.
     """
     try:
         alone = _LOCATION.search(parser.parse_sql_json(stmt.text))
