@@ -206,11 +206,22 @@ def _alter_table(node: Node, data: dict[str, Any]) -> list[LockTaken]:
                 others.append(LockTaken(partition_mode, partition, TABLE, "the partition"))
         if rank.get(mode, -1) > held_rank:
             held, held_rank = mode, rank.get(mode, -1)
-        if "Constraint" in definition or "ColumnDef" in definition:
+        if _adds_foreign_key(definition):
             others.extend(_referenced(cmd, data["add_constraint"]["CONSTR_FOREIGN"]))
     if held_rank == -2:
         return []
     return [LockTaken(held, table, TABLE, "ALTER TABLE"), *others]
+
+
+def _adds_foreign_key(definition: Node) -> bool:
+    """Whether a subcommand's definition is, or is a column carrying, a FOREIGN KEY."""
+    constraint = definition.get("Constraint")
+    if constraint is not None:
+        return bool(constraint.get("contype") == "CONSTR_FOREIGN")
+    column = definition.get("ColumnDef")
+    return column is not None and any(
+        entry.get("Constraint", {}).get("contype") == "CONSTR_FOREIGN"
+        for entry in column.get("constraints") or ())
 
 
 def alter_commands_of(node: Node) -> list[Node]:

@@ -80,39 +80,25 @@ class SchemaMemory:
 
     def learn(self, stmt: Statement) -> None:
         """Record what a CREATE TABLE / ALTER TABLE / CREATE INDEX / DROP adds or removes."""
-        node = stmt.node
-        if stmt.kind == "CreateStmt":
-            table = _bare(relation(node.get("relation")) or "")
-            for item in node.get("tableElts") or []:
-                kind, body = unwrap(item)
-                if kind == "ColumnDef":
-                    self._column(table, body)
-                elif kind == "Constraint":
-                    self._constraint(table, body, None)
-        elif stmt.kind == "AlterTableStmt":
-            if alter_table.subtypes(stmt).isdisjoint(alter_table.ADDING_CONSTRAINTS):
-                return
-            table = _bare(relation(node.get("relation")) or "")
-            for cmd in alter_table.commands(stmt):
-                definition = cmd.get("def") or {}
-                if cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
-                    self._column(table, definition["ColumnDef"])
-                elif cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
-                    self._constraint(table, definition["Constraint"], None)
-        elif stmt.kind == "IndexStmt":
-            if not self.types and not node.get("unique"):
-                return  # only the type-change rule asks about non-unique indexes
-            table = _bare(relation(node.get("relation")) or "")
-            columns = {c.lower() for param in node.get("indexParams") or []
-                       for c in _index_columns(unwrap(param)[1])}
-            single = len(node.get("indexParams") or []) == 1 and not node.get("whereClause")
-            name = (node.get("idxname") or f"{table}:{next(self._unnamed)}").lower()
-            self._put(name, (table, frozenset(columns), bool(node.get("unique")) and single))
-        elif stmt.kind == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
-            for item in node.get("objects") or []:
-                names = strings(unwrap(item)[1].get("items"))
-                if names:
-                    self._pop(names[-1].lower())
+        for op in _schema_changes(stmt):
+            kind = op[0]
+            if kind == "column":
+                if self.types:
+                    self.columns[(op[1], op[2])] = op[3]
+            elif kind == "key":
+                _, table, name, columns, unique = op
+                self._put(name or f"{table}:{next(self._unnamed)}", (table, columns, unique))
+            elif kind == "index":
+                _, table, name, columns, unique, declared_unique = op
+                if not self.types and not declared_unique:
+                    continue  # only the type-change rule asks about non-unique indexes
+                self._put(name or f"{table}:{next(self._unnamed)}", (table, columns, unique))
+            elif kind == "attach":  # ADD … USING INDEX: the index is already recorded
+                entry = self.indexes.get(op[1])
+                if entry is not None:
+                    self._put(op[1], (entry[0], entry[1], True))
+            else:
+                self._pop(op[1])
 
     def _put(self, name: str, entry: tuple[str, frozenset[str], bool]) -> None:
         self._pop(name)
@@ -142,34 +128,84 @@ class SchemaMemory:
         type_node = self.columns.get((_bare(table), column.lower()))
         return ColumnType.of(type_node) if type_node else None
 
-    def _column(self, table: str, body: dict[str, Any]) -> None:
-        name = body.get("colname", "").lower()
-        if self.types and body.get("typeName"):
-            self.columns[(table, name)] = body["typeName"]
-        for item in body.get("constraints") or ():
-            constraint = item.get("Constraint")
-            if constraint and constraint.get("contype") in UNIQUE_KINDS:
-                self._constraint(table, constraint, name)
 
-    def _constraint(self, table: str, body: dict[str, Any], column: str | None) -> None:
-        contype = body.get("contype")
-        if contype not in UNIQUE_KINDS:
-            return
-        if body.get("indexname"):  # ADD … USING INDEX: the index is already recorded
-            entry = self.indexes.get(body["indexname"].lower())
-            if entry is not None:
-                self._put(body["indexname"].lower(), (entry[0], entry[1], True))
-            return
-        if column is not None:
-            columns = {column}
-        elif contype == "CONSTR_EXCLUSION":
-            columns = {c.lower() for pair in body.get("exclusions") or []
-                       for part in (unwrap(pair)[1].get("items") or [])[:1]
-                       for c in _index_columns(unwrap(part)[1])}
-        else:
-            columns = {c.lower() for c in strings(body.get("keys"))}
-        name = (body.get("conname") or f"{table}:{next(self._unnamed)}").lower()
-        self._put(name, (table, frozenset(columns), contype != "CONSTR_EXCLUSION"))
+# What one statement changes in a schema memory, in order: ("column", table, column, TypeName),
+# ("key", table, name, columns, unique) for a constraint with an index, ("index", table, name,
+# columns, one-column unique, declared UNIQUE), ("attach", index name), ("drop", index name).
+# Names are lowercase; None for an unnamed constraint or index.
+_SchemaChange = tuple[Any, ...]
+_changes_of: list[Any] = [None, ()]  # [statement, its changes]: L306 and L505 both learn
+
+
+def _schema_changes(stmt: Statement) -> tuple[_SchemaChange, ...]:
+    """The changes a statement makes to the schema memories, read once per statement."""
+    if stmt is _changes_of[0]:
+        return _changes_of[1]  # type: ignore[no-any-return]
+    ops: list[_SchemaChange] = []
+    node = stmt.node
+    if stmt.kind == "CreateStmt":
+        table = _bare(relation(node.get("relation")) or "")
+        for item in node.get("tableElts") or ():
+            body = item.get("ColumnDef")
+            if body is not None:
+                _column_changes(ops, table, body)
+            elif "Constraint" in item:
+                _constraint_changes(ops, table, item["Constraint"], None)
+    elif stmt.kind == "AlterTableStmt":
+        if not alter_table.subtypes(stmt).isdisjoint(alter_table.ADDING_CONSTRAINTS):
+            table = _bare(relation(node.get("relation")) or "")
+            for cmd in alter_table.commands(stmt):
+                definition = cmd.get("def") or {}
+                if cmd.get("subtype") == "AT_AddColumn" and "ColumnDef" in definition:
+                    _column_changes(ops, table, definition["ColumnDef"])
+                elif cmd.get("subtype") == "AT_AddConstraint" and "Constraint" in definition:
+                    _constraint_changes(ops, table, definition["Constraint"], None)
+    elif stmt.kind == "IndexStmt":
+        table = _bare(relation(node.get("relation")) or "")
+        columns = {c.lower() for param in node.get("indexParams") or []
+                   for c in _index_columns(unwrap(param)[1])}
+        single = len(node.get("indexParams") or []) == 1 and not node.get("whereClause")
+        unique = bool(node.get("unique"))
+        ops.append(("index", table, (node.get("idxname") or "").lower() or None,
+                    frozenset(columns), unique and single, unique))
+    elif stmt.kind == "DropStmt" and node.get("removeType") == "OBJECT_INDEX":
+        for item in node.get("objects") or []:
+            names = strings(unwrap(item)[1].get("items"))
+            if names:
+                ops.append(("drop", names[-1].lower()))
+    _changes_of[:] = [stmt, tuple(ops)]
+    return _changes_of[1]  # type: ignore[no-any-return]
+
+
+def _column_changes(ops: list[_SchemaChange], table: str, body: dict[str, Any]) -> None:
+    name = body.get("colname", "").lower()
+    type_node = body.get("typeName")
+    if type_node:
+        ops.append(("column", table, name, type_node))
+    for item in body.get("constraints") or ():
+        constraint = item.get("Constraint")
+        if constraint and constraint.get("contype") in UNIQUE_KINDS:
+            _constraint_changes(ops, table, constraint, name)
+
+
+def _constraint_changes(ops: list[_SchemaChange], table: str, body: dict[str, Any],
+                        column: str | None) -> None:
+    contype = body.get("contype")
+    if contype not in UNIQUE_KINDS:
+        return
+    if body.get("indexname"):
+        ops.append(("attach", body["indexname"].lower()))
+        return
+    if column is not None:
+        columns = {column}
+    elif contype == "CONSTR_EXCLUSION":
+        columns = {c.lower() for pair in body.get("exclusions") or []
+                   for part in (unwrap(pair)[1].get("items") or [])[:1]
+                   for c in _index_columns(unwrap(part)[1])}
+    else:
+        columns = {c.lower() for c in strings(body.get("keys"))}
+    ops.append(("key", table, (body.get("conname") or "").lower() or None, frozenset(columns),
+                contype != "CONSTR_EXCLUSION"))
 
 
 def _index_columns(element: dict[str, Any]) -> Iterator[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import RETRY_NOTE, script
@@ -22,6 +23,9 @@ def _node_kinds() -> tuple[str, ...]:
 
 def blocking_locks(stmt: Statement, ctx: Context) -> list[LockTaken]:
     """The locks of `stmt` that block application traffic on tables that existed before it."""
+    # L601 and L602 ask in turn about the same statement, before the context moves on
+    if stmt is _last[0] and ctx is _last[1]:
+        return list(_last[2])
     found = []
     for lock in statement_locks(stmt):
         if not blocks_traffic(lock.mode):
@@ -32,7 +36,11 @@ def blocking_locks(stmt: Statement, ctx: Context) -> list[LockTaken]:
         elif ctx.created_here(lock.relation):
             continue
         found.append(lock)
+    _last[:] = [stmt, ctx, tuple(found)]
     return found
+
+
+_last: list[Any] = [None, None, ()]  # [statement, context, its blocking locks]
 
 
 def describe(locks: list[LockTaken]) -> str:
