@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 from ruamel.yaml import YAML
 
 from dbarch.migrate.statements import Sql
+from dbarch.migrate.writer import ReadBackRenderer, SqlWriter
 from dbarch.render.base import Statement
 from dbarch.render.mysql import MySqlRenderer
 from dbarch.schema.model import (
     Check,
     Column,
-    ColumnType,
     DefaultKind,
     ForeignKey,
     Index,
@@ -55,11 +55,8 @@ def clause(operation: str) -> str:
     return f", ALGORITHM={algorithm}, LOCK={lock}"
 
 
-class _Renderer(MySqlRenderer):
+class _Renderer(ReadBackRenderer, MySqlRenderer):
     """MySQL DDL of parsed schemas: native types and expression defaults kept, nothing added."""
-
-    def column_type(self, ctype: ColumnType) -> str:
-        return ctype.native or super().column_type(ctype)
 
     def default_clause(self, col: Column) -> str | None:
         if col.default is not None and col.default.kind == DefaultKind.expression:
@@ -69,42 +66,27 @@ class _Renderer(MySqlRenderer):
     def column_extras(self, table: Table, col: Column) -> list[str]:
         return []
 
-    def check_clause(self, table: Table, ck: Check) -> str | None:
-        if ck.expression:
-            return f"CONSTRAINT {self.quote(ck.name)} CHECK ({ck.expression})"
-        return super().check_clause(table, ck)
-
     def create_index(self, table: Table, ix: Index, notes: list[str]) -> list[Statement]:
         return [Statement(MySqlWriter.index_sql(self, table.name, ix))]
 
 
-class MySqlWriter:
+class MySqlWriter(SqlWriter):
     """Writes the plan's statements for MySQL 8.0 and MariaDB 10.11."""
 
     dialect: ClassVar[str] = "mysql"
+    explicit_null: ClassVar[bool] = True
 
     def __init__(self, lock_timeout: str = "5s", batch_size: int = 1000, pause: float = 0.1,
                  lookup: Callable[[str, str], Column] | None = None,
                  tables: Callable[[str], list[Table]] | None = None) -> None:
-        self.r = _Renderer()
+        super().__init__(_Renderer(), batch_size, pause)
         seconds = "".join(ch for ch in lock_timeout if ch.isdigit() or ch == ".") or "5"
         self.lock_wait = max(1, round(float(seconds)))
-        self.batch_size = batch_size
-        self.pause = pause
         self.lookup = lookup
         self.tables = tables
 
-    def q(self, name: str) -> str:
-        return self.r.quote(name)
-
-    def cols(self, names: list[str]) -> str:
-        return ", ".join(self.q(n) for n in names)
-
-    def type_sql(self, col: Column) -> str:
-        return self.r.column_type(col.type)
-
-    def default_sql(self, col: Column) -> str | None:
-        return self.r.default_clause(col)
+    def online(self, operation: str) -> str:
+        return clause(operation)
 
     def column(self, table: str, name: str) -> Column:
         assert self.lookup is not None, "the MySQL writer needs the schemas' columns"
@@ -118,53 +100,10 @@ class MySqlWriter:
 
     # ----------------------------------------------------------------- tables
 
-    def create_table(self, table: Table, deferred: set[str]) -> list[Sql]:
-        return [Sql(s.sql, s.comments) for s in self.r.table_statements(table, deferred)]
-
-    def drop_table(self, table: str, why: str) -> Sql:
-        return Sql(f"DROP TABLE {self.q(table)}", ignores=[("L406", why)])
-
     def rename_table(self, old: str, new: str, why: str) -> Sql:
         return Sql(f"RENAME TABLE {self.q(old)} TO {self.q(new)}", ignores=[("L402", why)])
 
-    def create_view(self, name: str, table: str) -> Sql:
-        return Sql(f"CREATE VIEW {self.q(name)} AS SELECT * FROM {self.q(table)}")
-
-    def drop_view(self, name: str) -> Sql:
-        return Sql(f"DROP VIEW IF EXISTS {self.q(name)}")
-
     # ----------------------------------------------------------------- columns
-
-    def column_def(self, col: Column, *, nullable: bool | None = None,
-                   default: bool = True) -> str:
-        parts = [self.q(col.name), self.type_sql(col)]
-        allows_null = col.nullable if nullable is None else nullable
-        if not allows_null:
-            parts.append("NOT NULL")
-        elif nullable:  # said only where the statement's point is to allow NULL
-            parts.append("NULL")
-        value = self.default_sql(col) if default else None
-        if value:
-            parts.append(f"DEFAULT {value}")
-        return " ".join(parts)
-
-    def add_column(self, table: str, col: Column, *, nullable: bool | None = None,
-                   default: bool = True, ignores: list[tuple[str, str]] | None = None) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ADD COLUMN "
-                   f"{self.column_def(col, nullable=nullable, default=default)}"
-                   f"{clause('add_column')}", ignores=list(ignores or []))
-
-    def drop_column(self, table: str, column: str, why: str) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} DROP COLUMN {self.q(column)}"
-                   f"{clause('drop_column')}", ignores=[("L405", why)])
-
-    def set_default(self, table: str, col: Column) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(col.name)} SET DEFAULT "
-                   f"{self.default_sql(col)}{clause('set_default')}")
-
-    def drop_default(self, table: str, column: str, why: str) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(column)} DROP DEFAULT"
-                   f"{clause('set_default')}", ignores=[("L410", why)])
 
     def modify(self, table: str, col: Column, *, nullable: bool, operation: str) -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} MODIFY {self.column_def(col, nullable=nullable)}"
@@ -190,9 +129,7 @@ class MySqlWriter:
 
     def add_foreign_key(self, table: str, fk: ForeignKey, *, name: str | None = None,
                         not_valid: bool = True) -> list[Sql]:
-        sql = (f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name or fk.name)} "
-               f"FOREIGN KEY ({self.cols(fk.columns)}) REFERENCES {self.q(fk.ref_table)} "
-               f"({self.cols(fk.ref_columns)}) ON DELETE {fk.on_delete.value}")
+        sql = self.foreign_key_sql(table, fk, name)
         if not not_valid:
             return [Sql(sql)]
         # With foreign_key_checks = 0 InnoDB adds it in place without reading the rows (the
@@ -218,11 +155,7 @@ class MySqlWriter:
 
     def add_check(self, table: str, ck: Check, *, name: str | None = None,
                   not_valid: bool = True) -> Sql:
-        text = self.r.check_clause(Table(name=table, columns=[], primary_key=[]), ck)
-        assert text is not None
-        if name:
-            text = text.replace(f"CONSTRAINT {self.q(ck.name)} ", f"CONSTRAINT {self.q(name)} ", 1)
-        return Sql(f"ALTER TABLE {self.q(table)} ADD {text}{clause('add_check')}",
+        return Sql(f"{self.check_sql(table, ck, name)}{clause('add_check')}",
                    ["MySQL and MariaDB copy the table to add a CHECK (writes wait): no online "
                     "form exists"])
 
@@ -315,17 +248,10 @@ class MySqlWriter:
     def distinct(self, a: str, b: str) -> str:
         return f"NOT ({a} <=> {b})"
 
-    def cast(self, value: str, col: Column) -> str:
-        return f"CAST({value} AS {self.type_sql(col)})"
-
-    def backfill(self, table: str, key: str | None, statement: str, about: str) -> list[Sql]:
+    def batched(self, table: str, key: str, statement: str, about: str) -> list[Sql]:
         """A procedure that runs `statement` over key ranges of `batch_size` rows, each batch
         committed on its own (autocommit), with a pause between batches; called, then
         dropped. Rerunning it is safe: rows already written no longer match."""
-        if key is None:
-            return [Sql(statement.format(range="TRUE"),
-                        [about, f"{table} has no primary key to batch on: one statement"],
-                        ignores=[("L505", f"{table} has no primary key to batch by")])]
         t, k = self.q(table), self.q(key)
         key_type = self.type_sql(self.column(table, key))
         body = statement.format(range=f"{t}.{k} BETWEEN lo AND hi")

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from dbarch.migrate.statements import Sql
+from dbarch.migrate.writer import ReadBackRenderer, SqlWriter
 from dbarch.render.base import Statement, fit_name
 from dbarch.render.postgresql import PostgresRenderer
 from dbarch.schema.model import (
     Check,
     Column,
-    ColumnType,
     DefaultKind,
     ForeignKey,
     Index,
@@ -25,22 +25,14 @@ from dbarch.schema.model import (
 )
 
 
-class _Renderer(PostgresRenderer):
+class _Renderer(ReadBackRenderer, PostgresRenderer):
     """The DDL renderer, writing parsed schemas back as they were read: native types,
     expression defaults and checks, no generated touch triggers."""
-
-    def column_type(self, ctype: ColumnType) -> str:
-        return ctype.native or super().column_type(ctype)
 
     def default_clause(self, col: Column) -> str | None:
         if col.default is not None and col.default.kind == DefaultKind.expression:
             return str(col.default.value)
         return super().default_clause(col)
-
-    def check_clause(self, table: Table, ck: Check) -> str | None:
-        if ck.expression:
-            return f"CONSTRAINT {self.quote(ck.name)} CHECK ({ck.expression})"
-        return super().check_clause(table, ck)
 
     def touch_statements(self, table: Table) -> list[Statement]:
         return []
@@ -49,29 +41,15 @@ class _Renderer(PostgresRenderer):
         return [Statement(PostgresWriter.index_sql(self, table.name, ix, concurrently=False))]
 
 
-class PostgresWriter:
+class PostgresWriter(SqlWriter):
     """Writes the plan's statements for PostgreSQL."""
 
     dialect: ClassVar[str] = "postgresql"
 
     def __init__(self, lock_timeout: str = "5s", batch_size: int = 1000,
                  pause: float = 0.1) -> None:
-        self.r = _Renderer()
+        super().__init__(_Renderer(), batch_size, pause)
         self.lock_timeout = lock_timeout
-        self.batch_size = batch_size
-        self.pause = pause
-
-    def q(self, name: str) -> str:
-        return self.r.quote(name)
-
-    def cols(self, names: list[str]) -> str:
-        return ", ".join(self.q(n) for n in names)
-
-    def type_sql(self, col: Column) -> str:
-        return self.r.column_type(col.type)
-
-    def default_sql(self, col: Column) -> str | None:
-        return self.r.default_clause(col)
 
     # ----------------------------------------------------------------- session
 
@@ -84,21 +62,8 @@ class PostgresWriter:
 
     # ----------------------------------------------------------------- tables
 
-    def create_table(self, table: Table, deferred: set[str]) -> list[Sql]:
-        statements = self.r.table_statements(table, deferred)
-        return [Sql(s.sql, s.comments) for s in statements]
-
-    def drop_table(self, table: str, why: str) -> Sql:
-        return Sql(f"DROP TABLE {self.q(table)}", ignores=[("L406", why)])
-
     def rename_table(self, old: str, new: str, why: str) -> Sql:
         return Sql(f"ALTER TABLE {self.q(old)} RENAME TO {self.q(new)}", ignores=[("L402", why)])
-
-    def create_view(self, name: str, table: str) -> Sql:
-        return Sql(f"CREATE VIEW {self.q(name)} AS SELECT * FROM {self.q(table)}")
-
-    def drop_view(self, name: str) -> Sql:
-        return Sql(f"DROP VIEW IF EXISTS {self.q(name)}")
 
     def begin(self) -> Sql:
         return Sql("BEGIN")
@@ -108,26 +73,6 @@ class PostgresWriter:
 
     # ----------------------------------------------------------------- columns
 
-    def column_def(self, table: str, col: Column, *, nullable: bool | None = None,
-                   default: bool = True) -> str:
-        parts = [self.q(col.name), self.type_sql(col)]
-        if not (col.nullable if nullable is None else nullable):
-            parts.append("NOT NULL")
-        value = self.default_sql(col) if default else None
-        if value:
-            parts.append(f"DEFAULT {value}")
-        return " ".join(parts)
-
-    def add_column(self, table: str, col: Column, *, nullable: bool | None = None,
-                   default: bool = True, ignores: list[tuple[str, str]] | None = None) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ADD COLUMN "
-                   f"{self.column_def(table, col, nullable=nullable, default=default)}",
-                   ignores=list(ignores or []))
-
-    def drop_column(self, table: str, column: str, why: str) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} DROP COLUMN {self.q(column)}",
-                   ignores=[("L405", why)])
-
     def rename_column(self, table: str, old: str, new: str, why: str) -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} RENAME COLUMN {self.q(old)} TO {self.q(new)}",
                    ignores=[("L401", why)])
@@ -135,14 +80,6 @@ class PostgresWriter:
     def alter_type(self, table: str, col: Column, new: Column) -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(col.name)} TYPE "
                    f"{self.type_sql(new)}")
-
-    def set_default(self, table: str, col: Column) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(col.name)} SET DEFAULT "
-                   f"{self.default_sql(col)}")
-
-    def drop_default(self, table: str, column: str, why: str) -> Sql:
-        return Sql(f"ALTER TABLE {self.q(table)} ALTER COLUMN {self.q(column)} DROP DEFAULT",
-                   ignores=[("L410", why)])
 
     def not_null(self, table: str, column: str) -> list[Sql]:
         """SET NOT NULL without the long ACCESS EXCLUSIVE scan: a CHECK added NOT VALID (brief
@@ -170,20 +107,11 @@ class PostgresWriter:
 
     def add_foreign_key(self, table: str, fk: ForeignKey, *, name: str | None = None,
                         not_valid: bool = True) -> list[Sql]:
-        sql = (f"ALTER TABLE {self.q(table)} ADD CONSTRAINT {self.q(name or fk.name)} "
-               f"FOREIGN KEY ({self.cols(fk.columns)}) REFERENCES {self.q(fk.ref_table)} "
-               f"({self.cols(fk.ref_columns)}) ON DELETE {fk.on_delete.value}")
-        return [Sql(sql + (" NOT VALID" if not_valid else ""))]
+        return [Sql(self.foreign_key_sql(table, fk, name) + (" NOT VALID" if not_valid else ""))]
 
     def add_check(self, table: str, ck: Check, *, name: str | None = None,
                   not_valid: bool = True) -> Sql:
-        clause = self.r.check_clause(Table(name=table, columns=[], primary_key=[]), ck)
-        assert clause is not None
-        if name:
-            clause = clause.replace(f"CONSTRAINT {self.q(ck.name)} ",
-                                    f"CONSTRAINT {self.q(name)} ", 1)
-        return Sql(f"ALTER TABLE {self.q(table)} ADD {clause}"
-                   + (" NOT VALID" if not_valid else ""))
+        return Sql(self.check_sql(table, ck, name) + (" NOT VALID" if not_valid else ""))
 
     def validate(self, table: str, name: str) -> Sql:
         return Sql(f"ALTER TABLE {self.q(table)} VALIDATE CONSTRAINT {self.q(name)}")
@@ -312,18 +240,10 @@ class PostgresWriter:
     def distinct(self, a: str, b: str) -> str:
         return f"{a} IS DISTINCT FROM {b}"
 
-    def cast(self, value: str, col: Column) -> str:
-        return f"CAST({value} AS {self.type_sql(col)})"
-
-    def backfill(self, table: str, key: str | None, statement: str, about: str) -> list[Sql]:
-        """`statement` (an UPDATE or INSERT … SELECT restricted by `{range}`) run over the
-        table in batches of `batch_size` rows of the key, each committed, with a pause between
-        batches so replicas and autovacuum keep up. Rerunning it is safe: rows already written
-        no longer match the statement's own condition."""
-        if key is None:
-            return [Sql(statement.format(range="TRUE"),
-                        [about, f"{table} has no primary key to batch on: one statement"],
-                        ignores=[("L505", f"{table} has no primary key to batch by")])]
+    def batched(self, table: str, key: str, statement: str, about: str) -> list[Sql]:
+        """A DO block over the key in batches of `batch_size` rows, each committed, with a pause
+        between batches so replicas and autovacuum keep up. Rerunning it is safe: rows already
+        written no longer match the statement's own condition."""
         t, k = self.q(table), self.q(key)
         body = statement.format(range=f"{t}.{k} >= lo AND {t}.{k} <= hi")
         text = (
