@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dbarch.errors import Problem
-from dbarch.schema.model import Check, ForeignKey, Index, Schema, Table, Unique
+from dbarch.parse.located import Locator
+from dbarch.schema.model import Check, Column, ForeignKey, Index, Schema, Table, Unique
 
 
 @dataclass
@@ -109,3 +110,32 @@ class SchemaBuilder:
                 if not fk.ref_columns and parent is not None:
                     fk.ref_columns = list(parent.primary_key)
         return Schema(name=name, tables=list(self.tables.values()))
+
+
+class DdlReader:
+    """What both dialects' statement readers share: the builder they apply statements to, and
+    the notices (located at the statement being read) for what a statement names but the file
+    has not created. A dialect's reader subclasses it with one method per statement kind."""
+
+    def __init__(self, build: SchemaBuilder, where: Locator) -> None:
+        self.build = build
+        self.where = where
+        self.offset = 0  # byte offset of the statement being read, where its notices point
+
+    def note(self, message: str, hint: str | None = None) -> None:
+        self.build.notices.append(self.where.problem(self.offset, message, hint))
+
+    def table(self, name: str) -> Table | None:
+        """The table called `name`, or None with a notice that the statement is skipped."""
+        table = self.build.find(name)
+        if table is None:
+            self.note(f"table {name} is not created earlier in the file; statement skipped")
+        return table
+
+    def column(self, table: Table, name: str) -> Column | None:
+        """The column `name` of `table`, or None with a notice that the statement is skipped."""
+        for col in table.columns:
+            if col.name == name:
+                return col
+        self.note(f"{table.name} has no column {name}; statement skipped")
+        return None

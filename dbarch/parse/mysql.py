@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from dbarch.errors import InputError, Problem
-from dbarch.parse.builder import SchemaBuilder
+from dbarch.parse.builder import DdlReader, SchemaBuilder
 from dbarch.parse.located import Locator
 from dbarch.parse.types import column_type
 from dbarch.schema.model import (
@@ -170,14 +170,8 @@ def type_of(node: Any) -> ColumnType:
     return column_type(DIALECT, name, mods)[0]
 
 
-class _Reader:
-    def __init__(self, build: SchemaBuilder, where: Locator) -> None:
-        self.build = build
-        self.where = where
-        self.offset = 0
-
-    def note(self, message: str) -> None:
-        self.build.notices.append(self.where.problem(self.offset, message))
+class _Reader(DdlReader):
+    """Applies statements to the builder; each method handles one statement kind."""
 
     def statement(self, node: Any) -> None:
         from sqlglot import exp
@@ -432,18 +426,6 @@ class _Reader:
             n += 1
         return f"{base}_{n}"
 
-    def table(self, name: str) -> Table | None:
-        table = self.build.find(name)
-        if table is None:
-            self.note(f"table {name} is not created earlier in the file; statement skipped")
-        return table
-
-    def column(self, table: Table, name: str) -> Column | None:
-        for col in table.columns:
-            if col.name == name:
-                return col
-        self.note(f"{table.name} has no column {name}; statement skipped")
-        return None
 
 
 def _name(node: Any) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dbarch.errors import InputError, Problem
-from dbarch.parse.builder import SchemaBuilder
+from dbarch.parse.builder import DdlReader, SchemaBuilder
 from dbarch.parse.located import Locator
 from dbarch.parse.types import column_type
 from dbarch.schema.model import (
@@ -190,16 +190,8 @@ def _int(node: Any) -> int | None:
     return int(value.ival) if isinstance(value, ast.Integer) else None
 
 
-class _Reader:
+class _Reader(DdlReader):
     """Applies statements to the builder; each method handles one statement kind."""
-
-    def __init__(self, build: SchemaBuilder, where: Locator) -> None:
-        self.build = build
-        self.where = where
-        self.offset = 0
-
-    def note(self, message: str, hint: str | None = None) -> None:
-        self.build.notices.append(self.where.problem(self.offset, message, hint))
 
     def statement(self, node: Any, offset: int) -> None:
         self.offset = offset
@@ -448,18 +440,6 @@ class _Reader:
 
     # ----------------------------------------------------------------- lookups
 
-    def table(self, name: str) -> Table | None:
-        table = self.build.find(name)
-        if table is None:
-            self.note(f"table {name} is not created earlier in the file; statement skipped")
-        return table
-
-    def column(self, table: Table, name: str) -> Column | None:
-        for col in table.columns:
-            if col.name == name:
-                return col
-        self.note(f"{table.name} has no column {name}; statement skipped")
-        return None
 
 
 def first_column(node: Any) -> str | None:
