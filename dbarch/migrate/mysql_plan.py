@@ -93,11 +93,7 @@ class MySqlPlanner(Planner):
             self.step(PhaseName.contract, "drop_trigger",
                       f"drop the fill triggers of {table}.{col.name}",
                       w.drop_trigger(table, name), made, op)
-        self.step(PhaseName.backfill, "guard", f"fill {table}.{col.name} in existing rows",
-                  w.backfill(table, self.batch_key(table),
-                             f"UPDATE {w.q(table)} SET {c} = {fill} WHERE {{range}} "
-                             f"AND {c} IS NULL",
-                             f"existing rows of {table} get {col.name} = {fill}"), [], op)
+        self.fill_existing(op, table, col, fill)
 
     def row_expression(self, sql: str) -> str:
         """An expression over the row's columns, for a trigger: `a * 2` → `NEW.a * 2`."""

@@ -13,6 +13,7 @@ that MySQL/MariaDB's online DDL spells differently.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -352,11 +353,16 @@ class Planner:
             self.step(PhaseName.contract, "drop_trigger", f"drop the fill trigger of "
                       f"{table}.{col.name}", w.drop_trigger(table, name),
                       w.trigger(table, name, body, "BEFORE INSERT OR UPDATE"), op)
+        self.fill_existing(op, table, col, fill)
+
+    def fill_existing(self, op: Operation, table: str, col: Column, fill: str) -> None:
+        """The backfill step that gives `fill` to the existing rows still without a value."""
+        w, c = self.w, self.w.q(col.name)
         self.step(PhaseName.backfill, "guard", f"fill {table}.{col.name} in existing rows",
                   w.backfill(table, self.batch_key(table),
-                              f"UPDATE {w.q(table)} SET {c} = {fill} WHERE {{range}} "
-                              f"AND {c} IS NULL",
-                              f"existing rows of {table} get {col.name} = {fill}"), [], op)
+                             f"UPDATE {w.q(table)} SET {c} = {fill} WHERE {{range}} "
+                             f"AND {c} IS NULL",
+                             f"existing rows of {table} get {col.name} = {fill}"), [], op)
 
     def row_expression(self, sql: str) -> str:
         """An expression over the row's columns rewritten for a row trigger (`a * 2` →
@@ -787,14 +793,10 @@ class Planner:
     # ----------------------------------------------------------------- constraints
 
     def plan_add_foreign_key(self, op: AddForeignKey) -> None:
-        w, t, fk = self.w, op.table, op.foreign_key
-        name = self.final_or_temp(fk.name) if fk.name in self.dropped_names else fk.name
-        self.step(PhaseName.expand, "constraint", op.describe() + " (NOT VALID)",
-                  w.add_foreign_key(t, fk, name=name),
-                  [w.drop_constraint(t, name, "rollback of expand", "foreign_key")], op)
-        self.step(PhaseName.validate, "validate", f"validate {fk.name}",
-                  w.validate_foreign_key(t, fk, name), [], op)
-        self.rename_later(t, name, fk.name, index=False)
+        t, fk = op.table, op.foreign_key
+        self.add_not_valid(op, fk.name, "foreign_key",
+                           lambda name: self.w.add_foreign_key(t, fk, name=name),
+                           lambda name: self.w.validate_foreign_key(t, fk, name))
 
     def plan_drop_foreign_key(self, op: DropForeignKey) -> None:
         w, t, fk = self.w, op.table, op.foreign_key
@@ -804,14 +806,23 @@ class Planner:
                   [*w.add_foreign_key(t, fk), *w.validate_foreign_key(t, fk, fk.name)], op)
 
     def plan_add_check(self, op: AddCheck) -> None:
-        w, t, ck = self.w, op.table, op.check
-        name = self.final_or_temp(ck.name) if ck.name in self.dropped_names else ck.name
-        self.step(PhaseName.expand, "constraint", op.describe() + " (NOT VALID)",
-                  [w.add_check(t, ck, name=name)],
-                  [w.drop_constraint(t, name, "rollback of expand", "check")], op)
-        self.step(PhaseName.validate, "validate", f"validate {ck.name}",
-                  w.validate_check(t, ck, name), [], op)
-        self.rename_later(t, name, ck.name, index=False)
+        t, ck = op.table, op.check
+        self.add_not_valid(op, ck.name, "check",
+                           lambda name: [self.w.add_check(t, ck, name=name)],
+                           lambda name: self.w.validate_check(t, ck, name))
+
+    def add_not_valid(self, op: AddForeignKey | AddCheck, final: str, kind: str,
+                      add: Callable[[str], list[Sql]],
+                      validate: Callable[[str], list[Sql]]) -> None:
+        """A constraint added NOT VALID in expand (a brief lock; new rows are checked at once)
+        and validated in its own phase. While the source still has a constraint called
+        `final`, it is added under a temporary name and renamed after contract drops the old
+        one. `add` and `validate` write the statements for the name it is added under."""
+        name = self.final_or_temp(final) if final in self.dropped_names else final
+        self.step(PhaseName.expand, "constraint", op.describe() + " (NOT VALID)", add(name),
+                  [self.w.drop_constraint(op.table, name, "rollback of expand", kind)], op)
+        self.step(PhaseName.validate, "validate", f"validate {final}", validate(name), [], op)
+        self.rename_later(op.table, name, final, index=False)
 
     def plan_drop_check(self, op: DropCheck) -> None:
         w, t, ck = self.w, op.table, op.check
