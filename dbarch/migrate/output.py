@@ -7,10 +7,7 @@ which locks it takes, what the application must ship, and how to roll it back.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from dbarch.migrate.plan import MigrationPlan, Phase, PhaseName
 from dbarch.migrate.statements import Sql
@@ -68,18 +65,6 @@ RUN = {
 }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("dbarch.report", "templates"),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-
-
 def numbered(plan: MigrationPlan) -> list[tuple[str, Phase]]:
     """The phases to run, each with its file stem (`01_expand`)."""
     return [(f"{i:02d}_{phase.name.value}", phase)
@@ -128,7 +113,9 @@ def rollback_sql(plan: MigrationPlan, stem: str, phase: Phase) -> str:
 
 def plan_markdown(plan: MigrationPlan) -> str:
     """PLAN.md: the plan explained phase by phase."""
-    template = _environment().get_template("migration_plan.md.j2")
+    from dbarch.report.documents import environment
+
+    template = environment().get_template("migration_plan.md.j2")
     return template.render(plan=plan, phases=numbered(plan), purpose=PURPOSE,
                            locks=LOCKS[plan.dialect], run=RUN[plan.dialect])
 
