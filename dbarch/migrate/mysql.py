@@ -1,20 +1,18 @@
 """MySQL 8.0 / MariaDB 10.11 statements of a migration plan: online DDL only.
 
 Every ALTER names its ALGORITHM and LOCK, taken from the online DDL facts the linter uses
-(dbarch/lint/data/mysql_online_ddl.yaml): the server then refuses to run a statement as a
-blocking table copy instead of silently doing it. Backfills and guards are stored procedures
-(MySQL has no anonymous blocks), created, called and dropped; each batch commits on its own.
+(dbarch/lint/data/mysql_online_ddl.yaml, read through dbarch/lint/online_ddl.py): the server
+then refuses to run a statement as a blocking table copy instead of silently doing it.
+Backfills and guards are stored procedures (MySQL has no anonymous blocks), created, called and
+dropped; each batch commits on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from ruamel.yaml import YAML
-
+from dbarch.lint.online_ddl import facts, online_clause, weakest
 from dbarch.migrate.statements import Sql
 from dbarch.migrate.writer import ReadBackRenderer, SqlWriter
 from dbarch.render.base import Statement
@@ -29,30 +27,16 @@ from dbarch.schema.model import (
     Unique,
 )
 
-# The order from the weakest algorithm to the best, as the facts file lists it.
-_ALGORITHMS = ("COPY", "INPLACE", "INSTANT")
-
-
-@cache
-def online_ddl() -> dict[str, Any]:
-    """The online DDL facts (algorithm and lock per ALTER operation, per server)."""
-    text = resources.files("dbarch.lint").joinpath("data/mysql_online_ddl.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
-
 
 def online(operation: str) -> tuple[str, str]:
     """(algorithm, lock) that both MariaDB 10.11 and MySQL 8.0 run `operation` with."""
-    info = online_ddl()["operations"][operation]
-    algorithm = min(info["mariadb"], info["mysql"], key=_ALGORITHMS.index)
-    return algorithm, info["lock"]
+    info = facts()["operations"][operation]
+    return weakest([info["mariadb"], info["mysql"]]), info["lock"]
 
 
 def clause(operation: str) -> str:
     """`, ALGORITHM=…, LOCK=…` for an operation (INSTANT takes no LOCK clause on MySQL 8)."""
-    algorithm, lock = online(operation)
-    if algorithm == "INSTANT" and not online_ddl().get("instant_takes_lock_clause", False):
-        return f", ALGORITHM={algorithm}"
-    return f", ALGORITHM={algorithm}, LOCK={lock}"
+    return ", " + online_clause(*online(operation))
 
 
 class _Renderer(ReadBackRenderer, MySqlRenderer):
