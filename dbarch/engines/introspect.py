@@ -37,7 +37,6 @@ _DRIVERS = {
     "mysql": ("mysql+pymysql", "mysql"),
     "mariadb": ("mysql+pymysql", "mysql"),
 }
-_PATTERN_OPS = frozenset({"text_pattern_ops", "varchar_pattern_ops", "bpchar_pattern_ops"})
 
 
 def is_url(text: str) -> bool:
@@ -250,15 +249,15 @@ class _Reader:
         if options.get("mysql_length"):
             self.note(f"{table.name}: index {info['name']} on a prefix of "
                       f"{', '.join(options['mysql_length'])}: read as the whole column")
+        from dbarch.parse.postgresql import PATTERN_OPS, normalize_expression
+
         where = options.get("postgresql_where")
         if where:
-            from dbarch.parse.postgresql import normalize_expression
-
             where = normalize_expression(where)
         return Index(
             name=info["name"],
             columns=[IndexColumn(name=n, desc="desc" in sorting.get(n, ()),
-                                 pattern_ops=ops.get(n) in _PATTERN_OPS) for n in names],
+                                 pattern_ops=ops.get(n) in PATTERN_OPS) for n in names],
             unique=bool(info.get("unique")),
             include=list(options.get("postgresql_include") or []),
             method=IndexMethod(method),

@@ -34,7 +34,8 @@ DIALECT = "postgresql"
 # fk_del_action codes of parsenodes.h (FKCONSTR_ACTION_*)
 _ON_DELETE = {"a": OnDelete.no_action, "r": OnDelete.restrict, "c": OnDelete.cascade,
               "n": OnDelete.set_null}
-_PATTERN_OPS = frozenset({"text_pattern_ops", "varchar_pattern_ops", "bpchar_pattern_ops"})
+# The operator classes IndexColumn.pattern_ops stands for (LIKE 'prefix%' on a non-C collation).
+PATTERN_OPS = frozenset({"text_pattern_ops", "varchar_pattern_ops", "bpchar_pattern_ops"})
 _NOW = frozenset({"now", "transaction_timestamp", "current_timestamp", "localtimestamp"})
 # Statements that hold nothing the table model keeps: skipped without a notice.
 _NOTHING_TO_KEEP = frozenset({
@@ -335,11 +336,11 @@ class _Reader(DdlReader):
                           f"its key {deparse(element.expr)} is an expression")
                 return
             opclass = element.opclass[-1].sval if element.opclass else None
-            if opclass is not None and opclass not in _PATTERN_OPS:
+            if opclass is not None and opclass not in PATTERN_OPS:
                 self.note(f"index {node.idxname}: operator class {opclass} not represented")
             columns.append(IndexColumn(name=element.name,
                                        desc=element.ordering.name == "SORTBY_DESC",
-                                       pattern_ops=opclass in _PATTERN_OPS))
+                                       pattern_ops=opclass in PATTERN_OPS))
         method = (node.accessMethod or "btree").lower()
         if method not in IndexMethod.__members__:
             self.note(f"skipped index {node.idxname} on {table.name}: method {method} is not "
