@@ -141,6 +141,16 @@ def test_locks_read_inside_the_transaction_appear_even_when_no_sample_saw_them()
         ("ACCESS EXCLUSIVE", True, None)]
 
 
+def test_a_lock_taken_in_a_block_is_held_until_its_commit_even_unsampled() -> None:
+    # the sampler saw nothing (a starved thread on a busy machine): the hold is still known
+    runs = [run(0, 1.00, 1.01, txn=1, transaction="block", locks=[("public.orders", AE)]),
+            run(1, 1.01, 1.40, txn=1, transaction="block"),
+            run(2, 1.40, 1.41, txn=1, transaction="block")]
+    alter, _, _ = analyse(runs, [], [], MIGRATION, RELATIONS, 50.0)
+    (use,) = alter.locks
+    assert use.held_ms == 410.0 and use.held_ms > alter.duration_ms
+
+
 def result(**fields: object) -> StatementResult:
     base: dict[str, object] = {"index": 0, "line": 1, "sql": "x", "kind": "AlterTableStmt",
                                "started_ms": 0.0, "duration_ms": 200.0, "transaction": "own"}

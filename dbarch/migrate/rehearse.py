@@ -115,8 +115,9 @@ class LockUse(BaseModel):
     mode: str = Field(description="the mode as PostgreSQL's documentation names it")
     blocks_traffic: bool = Field(description="the mode blocks application reads or writes")
     held_ms: float | None = Field(
-        None, description="first to last sample that saw it granted (a lower bound); None when "
-        "no sample saw it: it was held for less than the sampling interval")
+        None, description="first to last sample that saw it granted (a lower bound), and for a "
+        "lock taken in a transaction block at least until the block's COMMIT; None when no "
+        "sample saw it: it was held for less than the sampling interval")
     queued_ms: float | None = Field(
         None, description="first to last sample that saw the migration waiting for it")
 
@@ -340,6 +341,12 @@ def analyse(
     charged = _charge_queries(queries, blames)
     results = []
     origin = ran[0].start if ran else 0.0
+    # PostgreSQL releases table locks only when the transaction ends: a lock taken inside a
+    # block is held at least until the block's last statement (its COMMIT) finished.
+    block_end: dict[int, float] = {}
+    for run in runs:
+        if run.transaction == "block" and not run.skipped:
+            block_end[run.txn] = max(block_end.get(run.txn, run.end), run.end)
     for run in runs:
         mine = [(q, wait) for q, (index, wait) in charged.items() if index == run.index]
         mine.sort(key=lambda item: item[0].start)
@@ -351,7 +358,9 @@ def analyse(
             transaction=run.transaction,
             error="not run: an earlier statement failed" if run.skipped else run.error,
             locks=_locks(run, [e for e in episodes if e.statement == run.index], relations,
-                         duration if run.transaction == "own" else None),
+                         duration if run.transaction == "own" else None,
+                         (block_end[run.txn] - run.start) * 1000
+                         if run.transaction == "block" and run.txn in block_end else None),
             rewritten=run.rewritten, rows=run.rows,
             waits=[QueryWait(table=q.table, op=q.op, wait_ms=round(w, 1)) for q, w in mine],
             waited=len(mine),
@@ -389,10 +398,13 @@ def _charge_queries(
 
 
 def _locks(
-    run: StatementRun, episodes: list[_Episode], relations: dict[int, str], cap: float | None
+    run: StatementRun, episodes: list[_Episode], relations: dict[int, str], cap: float | None,
+    until_commit: float | None = None,
 ) -> list[LockUse]:
     """The statement's locks with their sampled spans; in a transaction of its own a lock
-    cannot outlive the statement, so `cap` (its duration) bounds the sampled span."""
+    cannot outlive the statement, so `cap` (its duration) bounds the sampled span. In a
+    transaction block, a lock the statement acquired is held at least `until_commit` ms (from
+    its start to the end of the block), whatever the sampler happened to see."""
     uses: dict[tuple[str, str], LockUse] = {}
     for ep in episodes:
         name = relations.get(ep.oid, str(ep.oid))
@@ -413,6 +425,9 @@ def _locks(
         if (relation, mode) not in uses:
             uses[(relation, mode)] = LockUse(relation=relation, mode=mode,
                                              blocks_traffic=blocks_traffic(mode))
+        if until_commit is not None:
+            use = uses[(relation, mode)]
+            use.held_ms = round(max(use.held_ms or 0.0, until_commit), 1)
     return sorted(uses.values(), key=lambda u: (u.relation, -_strength(u.mode)))
 
 
