@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pglast.stream import maybe_double_quote_name
+from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from dbarch.lint.statement import POSTGRESQL
 
@@ -26,10 +26,21 @@ RETRY_NOTE = {
 }
 
 
+# pglast.stream.maybe_double_quote_name's rule, without importing pglast's printers (slow)
+_SIMPLE_NAME = re.compile(r"[a-z_][a-z0-9_]*$")
+
+
 @lru_cache(maxsize=4096)
 def pg_name(name: str) -> str:
     """An identifier quoted only where PostgreSQL needs it; `schema.table` part by part."""
-    return ".".join(str(maybe_double_quote_name(part)) for part in name.split("."))
+    return ".".join(_quoted(part) for part in name.split("."))
+
+
+def _quoted(name: str) -> str:
+    if (not _SIMPLE_NAME.match(name) or name in RESERVED_KEYWORDS
+            or name in TYPE_FUNC_NAME_KEYWORDS):
+        return '"' + name.replace('"', '""') + '"'
+    return name
 
 
 def mysql_name(name: str) -> str:

@@ -225,10 +225,16 @@ class StatementText:
     inclusive). Everything here works in characters.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, stmt: Statement | None = None) -> None:
         self.text = text.strip().removesuffix(";").rstrip()
-        raw = json.loads(parser.parse_sql_json(self.text))["stmts"][0]
-        self.kind, self.node = unwrap(raw["stmt"])
+        # With the statement the text came from, its tree is used as it is (its locations
+        # shifted by where the text starts) instead of parsing the text into a new one.
+        self._start = text_offset(stmt) if stmt is not None and stmt.text == text else None
+        if self._start is not None and stmt is not None:
+            self.kind, self.node = stmt.kind, stmt.node
+        else:
+            raw = json.loads(parser.parse_sql_json(self.text))["stmts"][0]
+            self.kind, self.node = unwrap(raw["stmt"])
         self.tokens = [(t.start, t.end + 1, t.name) for t in parser.scan(self.text)]
         self.edits: list[tuple[int, int, int, str]] = []
         self._ascii = self.text.isascii()
@@ -243,6 +249,8 @@ class StatementText:
 
     def char(self, location: int) -> int:
         """A libpg_query byte location as a character offset."""
+        if self._start is not None:
+            location -= self._start
         if self._ascii:
             return location
         return len(self.text.encode()[:location].decode("utf-8", errors="ignore"))
@@ -430,7 +438,10 @@ def statement_span(text: str) -> tuple[int, int] | None:
     return (tokens[0].start, tokens[-1].end + 1) if tokens else None
 
 
-_WORD = re.compile(r'"(?:[^"]|"")+"|[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*')
+# a quoted name, or a bare one: a letter, _ or any non-ASCII character, then also digits and $
+# (written as what they are not: a range up to U+10FFFF takes milliseconds to compile)
+_WORD = re.compile(r'"(?:[^"]|"")+"|[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]'
+                   r'[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*')
 _MODIFIERS = re.compile(r"\(\s*[-+]?\w+\s*(?:,\s*[-+]?\w+\s*)*\)")
 _BOUNDS = re.compile(r"\[\s*\d*\s*\]")
 _SPACE = re.compile(r"\s*")
@@ -538,7 +549,8 @@ def constraint_body(source: StatementText, start: int, end: int) -> str:
     return source.text[start:end]
 
 
-def make_not_valid(text: str, contype: str) -> tuple[str, list[str]]:
+def make_not_valid(text: str, contype: str,
+                   stmt: Statement | None = None) -> tuple[str, list[str]]:
     """The ALTER TABLE with its `contype` constraints (FOREIGN KEY or CHECK) added NOT VALID.
 
     Unnamed constraints get the name PostgreSQL would choose; a constraint written on a new
@@ -546,7 +558,7 @@ def make_not_valid(text: str, contype: str) -> tuple[str, list[str]]:
     `ADD CONSTRAINT … NOT VALID` of the same statement. Returns the statement and the names
     of the constraints to VALIDATE afterwards.
     """
-    source = StatementText(text)
+    source = StatementText(text, stmt)
     node = source.node
     table = _relation(node.get("relation"))
     names: list[str] = []

@@ -100,7 +100,7 @@ def _has_default(column: dict) -> bool:
 
 def _fix(stmt: Statement, index: int, table: str, column: str, ctx: Context) -> str:
     """The column added nullable, then the CHECK-first NOT NULL; or the DEFAULT route."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     _, cmd = unwrap(source.node["cmds"][index])
     definition = cmd["def"]["ColumnDef"]
     at = source.item_end(source.char(definition.get("location", 0)))

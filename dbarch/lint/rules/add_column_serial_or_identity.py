@@ -94,7 +94,7 @@ def _fix(stmt: Statement, index: int, table: str, column: str, kind: str,
     """Nullable column + sequence default + batched numbering (+ identity at the end)."""
     integer = SERIAL_TYPES.get(kind)
     if integer is None:
-        source = StatementText(stmt.text)
+        source = StatementText(stmt.text, stmt)
         _, cmd = unwrap(source.node["cmds"][index])
         integer = type_source(source, cmd["def"]["ColumnDef"])
     bare = table.rsplit(".", 1)[-1]

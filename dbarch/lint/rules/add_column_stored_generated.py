@@ -83,7 +83,7 @@ class AddColumnStoredGenerated(Rule):
 
 def _fix(stmt: Statement, index: int, table: str) -> str:
     """A plain column filled by a BEFORE trigger, and existing rows in batches."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     _, cmd = unwrap(source.node["cmds"][index])
     definition = cmd["def"]["ColumnDef"]
     column = definition.get("colname", "")

@@ -12,9 +12,9 @@ from dbarch.lint.pg import (
     constraints,
     function_names,
     relation,
-    unknown_functions,
     unwrap,
 )
+from dbarch.lint.pg import non_volatile_functions as non_volatile
 from dbarch.lint.pg import volatile_functions as volatile
 from dbarch.lint.pg_fix import (
     StatementText,
@@ -84,8 +84,10 @@ class AddColumnVolatileDefault(Rule):
             if default is None:
                 continue
             name = column.get("colname", "")
-            calls = sorted({f for f in function_names(default) if f in volatile()})
-            unknown = unknown_functions(default)
+            called = set(function_names(default))
+            calls = sorted(called & volatile())
+            # not a built-in: VOLATILE unless its CREATE FUNCTION said otherwise
+            unknown = sorted(called - volatile() - non_volatile()) if called and not calls else []
             if calls:
                 why = f"its DEFAULT calls volatile {', '.join(f'{c}()' for c in calls)}"
             elif unknown:
@@ -118,7 +120,7 @@ def _default(column: dict) -> dict | None:
 
 def _fix(stmt: Statement, index: int, table: str, ctx: Context) -> str:
     """Add the column bare, set the default for new rows, fill old rows in batches."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     _, cmd = unwrap(source.node["cmds"][index])
     definition = cmd["def"]["ColumnDef"]
     column = definition.get("colname", "")

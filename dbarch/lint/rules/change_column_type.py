@@ -532,7 +532,7 @@ def _utc_fix(table: str, column: str, new: ColumnType) -> str:
 def _expand_contract(stmt: Statement, index: int, table: str, column: str,
                      new: ColumnType) -> str:
     """A new column kept in step by a trigger, backfilled in batches, then swapped in."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     _, cmd = unwrap(source.node["cmds"][index])
     definition = cmd["def"]["ColumnDef"]
     type_start = source.char(definition["typeName"].get("location", 0))

@@ -54,7 +54,7 @@ class CheckNotValid(Rule):
             return
         if not any(_validated_check(c) for c, _ in alter_table.added_constraints(stmt)):
             return
-        sql, names = make_not_valid(stmt.text, "CONSTR_CHECK")
+        sql, names = make_not_valid(stmt.text, "CONSTR_CHECK", stmt)
         yield self.finding(
             stmt,
             f"CHECK {', '.join(names)} is added without NOT VALID: {table} is scanned to "

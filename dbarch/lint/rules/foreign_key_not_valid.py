@@ -72,7 +72,7 @@ class ForeignKeyNotValid(Rule):
                 referenced.append(name)
         if not referenced:
             return
-        sql, names = make_not_valid(stmt.text, "CONSTR_FOREIGN")
+        sql, names = make_not_valid(stmt.text, "CONSTR_FOREIGN", stmt)
         both = " and ".join(dict.fromkeys([table or "the table", *referenced]))
         lock = ACCESS_EXCLUSIVE if with_column else SHARE_ROW_EXCLUSIVE
         held = (f"ACCESS EXCLUSIVE on {table} (ADD COLUMN) and SHARE ROW EXCLUSIVE on "

@@ -7,7 +7,7 @@ from typing import Any
 
 from dbarch.lint import alter_table
 from dbarch.lint.context import Context
-from dbarch.lint.pg import alter_commands, relation, unwrap, walk
+from dbarch.lint.pg import alter_commands, relation, walk
 from dbarch.lint.pg_fix import StatementText
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
@@ -58,9 +58,9 @@ class PreferJsonb(Rule):
 def _json_columns(stmt: Statement) -> Iterator[tuple[str, str]]:
     """(column, how it is declared) for every json column the statement declares."""
     if stmt.kind == "CreateStmt":
-        for item in stmt.node.get("tableElts") or []:
-            kind, body = unwrap(item)
-            if kind == "ColumnDef" and _is_json(body.get("typeName")):
+        for item in stmt.node.get("tableElts") or ():
+            body = item.get("ColumnDef")
+            if body is not None and _is_json(body.get("typeName")):
                 yield body.get("colname", ""), "declared"
         return
     if alter_table.subtypes(stmt).isdisjoint(_TYPED):
@@ -83,7 +83,7 @@ def _is_json(type_node: dict[str, Any] | None) -> bool:
 
 def _fix(stmt: Statement) -> str:
     """The statement with each json column type written as jsonb (arrays included)."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     for kind, body in walk(source.node):
         if kind != "ColumnDef" or not _is_json(body.get("typeName")):
             continue

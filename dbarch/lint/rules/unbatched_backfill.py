@@ -109,7 +109,7 @@ def with_key_range(stmt: Statement) -> str:
     if stmt.dialect == POSTGRESQL:
         from dbarch.lint.pg_fix import StatementText, quote_name
 
-        source = StatementText(stmt.text)
+        source = StatementText(stmt.text, stmt)
         key = KEY
         if source.node.get("fromClause") or source.node.get("usingClause"):
             # joined: name the target's key, or `id` is ambiguous

@@ -108,7 +108,7 @@ class UniqueWithoutIndex(Rule):
 
 def _fix(stmt: Statement, ctx: Context) -> str:
     """The statement without its keys, then per key: index CONCURRENTLY, attach USING INDEX."""
-    source = StatementText(stmt.text)
+    source = StatementText(stmt.text, stmt)
     table = relation(source.node.get("relation")) or ""
     not_null = _declared_not_null(source.node)
     keys: list[tuple[dict, str | None, str]] = []  # (constraint, its column, WITH clause)
