@@ -275,20 +275,28 @@ def _create_table(node: Node, table: dict[str, str]) -> list[LockTaken]:
         mode = table["partition_of"] if partition else table["inherits"]
         why = "the partitioned parent" if partition else "the parent it inherits from"
         out.extend(LockTaken(mode, parent, TABLE, why) for parent in parents)
-    for item in node.get("tableElts") or ():
-        column = item.get("ColumnDef")
-        if column is not None:
-            found = [entry["Constraint"] for entry in column.get("constraints") or ()
-                     if "Constraint" in entry]
-        else:
-            found = [item["Constraint"]] if "Constraint" in item else []
-        for constraint in found:
-            if constraint.get("contype") != "CONSTR_FOREIGN":
-                continue
-            target = relation(constraint.get("pktable"))
-            if target:
-                out.append(LockTaken(table["references"], target, TABLE, _REFERENCED))
+    for constraint in _foreign_keys(node.get("tableElts")):
+        target = relation(constraint.get("pktable"))
+        if target:
+            out.append(LockTaken(table["references"], target, TABLE, _REFERENCED))
     return out
+
+
+def _foreign_keys(elements: list[Node] | None) -> list[Node]:
+    """The FOREIGN KEY constraints among CREATE TABLE's elements, on columns or on the table."""
+    found = []
+    for item in elements or ():
+        column = item.get("ColumnDef")
+        if column is None:
+            constraint = item.get("Constraint")
+            if constraint is not None and constraint.get("contype") == "CONSTR_FOREIGN":
+                found.append(constraint)
+            continue
+        for entry in column.get("constraints") or ():
+            constraint = entry.get("Constraint")
+            if constraint is not None and constraint.get("contype") == "CONSTR_FOREIGN":
+                found.append(constraint)
+    return found
 
 
 def _drop(node: Node, table: dict[str, Any]) -> list[LockTaken]:
