@@ -24,7 +24,6 @@ from dbarch.lint.pg import (
     strings,
     type_mods,
     type_name,
-    type_text,
     unwrap,
     walk,
 )
@@ -53,8 +52,11 @@ class ColumnType:
 
     @classmethod
     def of(cls, type_node: dict[str, Any]) -> ColumnType:
-        return cls(type_name(type_node).lower(), tuple(type_mods(type_node)),
-                   bool(type_node.get("arrayBounds")), type_text(type_node))
+        name, mods = type_name(type_node), type_mods(type_node)
+        array = bool(type_node.get("arrayBounds"))
+        # pg.type_text, from the parts already read
+        text = f"{name}({','.join(map(str, mods))})" if mods else name
+        return cls(name.lower(), tuple(mods), array, text + "[]" if array else text)
 
 
 # Constraints that build an index on their columns.

@@ -60,7 +60,11 @@ def _json_columns(stmt: Statement) -> Iterator[tuple[str, str]]:
     if stmt.kind == "CreateStmt":
         for item in stmt.node.get("tableElts") or ():
             body = item.get("ColumnDef")
-            if body is not None and _is_json(body.get("typeName")):
+            if body is None:
+                continue
+            # _is_json inlined: this runs for every column of every CREATE TABLE
+            names = (body.get("typeName") or {}).get("names")
+            if names and names[-1].get("String", {}).get("sval") == "json":
                 yield body.get("colname", ""), "declared"
         return
     if alter_table.subtypes(stmt).isdisjoint(_TYPED):
