@@ -63,7 +63,7 @@ class AddColumnSerialOrIdentity(Rule):
     summary = "ADD COLUMN serial/identity rewrites the table under ACCESS EXCLUSIVE"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if "AT_AddColumn" not in alter_table.subtypes(stmt):
+        if "AT_AddColumn" not in alter_table.subtypes(stmt) or not _adds_candidate(stmt):
             return
         table = relation(stmt.node.get("relation"))
         if table is None or ctx.created_here(table):
@@ -87,6 +87,18 @@ class AddColumnSerialOrIdentity(Rule):
                 table=table, lock=ACCESS_EXCLUSIVE,
                 fix=_fix(stmt, index, table, name, kind, identity, ctx),
             )
+
+
+def _adds_candidate(stmt: Statement) -> bool:
+    """Whether an added column is an identity or has a serial type (a quick look first)."""
+    if "CONSTR_IDENTITY" in alter_table.added_contypes(stmt):
+        return True
+    for cmd in alter_table.commands(stmt):
+        column = (cmd.get("def") or {}).get("ColumnDef")
+        names = (column.get("typeName") or {}).get("names") if column is not None else None
+        if names and names[-1].get("String", {}).get("sval", "").lower() in SERIAL_TYPES:
+            return True
+    return False
 
 
 def _fix(stmt: Statement, index: int, table: str, column: str, kind: str,

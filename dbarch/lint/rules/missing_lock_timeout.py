@@ -13,12 +13,19 @@ from dbarch.lint.statement import POSTGRESQL, Statement
 from dbarch.lint.statement_lock import INDEX, LockTaken, statement_lock_table, statement_locks
 
 
+def pg_node_kinds() -> list[str]:
+    """The PostgreSQL statement kinds statement_locks.yaml knows a lock for that can block
+    traffic: INSERT, UPDATE, DELETE, COMMENT … never do, and are not even dispatched."""
+    simple = statement_lock_table()["postgresql"]["statements"]
+    blocking = [kind for kind, entry in simple.items()
+                if any(blocks_traffic(mode) for key, mode in entry.items() if key != "kind")]
+    return [*blocking, "AlterTableStmt", "CreateStmt", "DropStmt", "RenameStmt", "LockStmt"]
+
+
 def _node_kinds() -> tuple[str, ...]:
-    """Every statement kind statement_locks.yaml knows a lock for, in both dialects."""
+    """Every statement kind statement_locks.yaml knows a blocking lock for, in both dialects."""
     data = statement_lock_table()
-    postgresql = [*data["postgresql"]["statements"], "AlterTableStmt", "CreateStmt", "DropStmt",
-                  "RenameStmt", "LockStmt"]
-    return (*postgresql, *data["mysql"]["statements"], "Command")
+    return (*pg_node_kinds(), *data["mysql"]["statements"], "Command")
 
 
 def blocking_locks(stmt: Statement, ctx: Context) -> list[LockTaken]:

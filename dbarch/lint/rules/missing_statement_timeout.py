@@ -7,9 +7,14 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import script
 from dbarch.lint.rule import Finding, Rule, Severity, register
-from dbarch.lint.rules.missing_lock_timeout import blocked, blocking_locks, describe
+from dbarch.lint.rules.missing_lock_timeout import (
+    blocked,
+    blocking_locks,
+    describe,
+    pg_node_kinds,
+)
 from dbarch.lint.statement import Statement
-from dbarch.lint.statement_lock import INDEX, statement_lock_table
+from dbarch.lint.statement_lock import INDEX
 
 
 @register
@@ -43,8 +48,7 @@ class MissingStatementTimeout(Rule):
     code = "L602"
     name = "missing-statement-timeout"
     severity = Severity.WARNING
-    nodes = (*statement_lock_table()["postgresql"]["statements"], "AlterTableStmt",
-             "CreateStmt", "DropStmt", "RenameStmt", "LockStmt")
+    nodes = tuple(pg_node_kinds())
     default_enabled = False
     scales_with_table = True
     summary = "a blocking statement without statement_timeout can block traffic for its whole run"
