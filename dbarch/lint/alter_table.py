@@ -28,9 +28,10 @@ class _Facts:
     def __init__(self, stmt: Statement | None) -> None:
         self.stmt = stmt
         node = stmt.node if stmt is not None else {}
+        # list comprehensions, not generators: twice as fast for the usual one or two commands
         self.commands: tuple[Node, ...] = tuple(
-            item["AlterTableCmd"] for item in node.get("cmds") or () if "AlterTableCmd" in item)
-        self.subtypes = frozenset(cmd.get("subtype", "") for cmd in self.commands)
+            [item["AlterTableCmd"] for item in node.get("cmds") or () if "AlterTableCmd" in item])
+        self.subtypes = frozenset([cmd.get("subtype", "") for cmd in self.commands])
         self.added: tuple[tuple[Node, Node | None], ...] | None = None
         self.contypes: frozenset[str] = frozenset()
 
@@ -48,7 +49,7 @@ class _Facts:
                                  for entry in column.get("constraints") or ()
                                  if "Constraint" in entry)
         self.added = tuple(added)
-        self.contypes = frozenset(constraint.get("contype", "") for constraint, _ in added)
+        self.contypes = frozenset([constraint.get("contype", "") for constraint, _ in added])
 
 
 _last = _Facts(None)
