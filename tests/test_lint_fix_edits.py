@@ -190,3 +190,46 @@ def test_retyped_array_keeps_its_bounds() -> None:
     (stmt,) = _statements("ALTER TABLE users ADD COLUMN tags varchar(20)[] NOT NULL;")
     fix = retyped(stmt, "tags", "text")
     assert fix == "ALTER TABLE users ADD COLUMN tags text[] NOT NULL;"
+
+
+# --- on the server: the edited fixes run and mean what they say ---------------------------------
+@pytest.fixture
+def pg() -> Any:
+    """A connection whose search_path is a scratch schema, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    from tests.conftest import POSTGRESQL_URL
+
+    schema = f"fixedit_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(f"SET search_path = {schema}")
+        try:
+            yield conn
+        finally:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.mark.engine
+def test_edited_fixes_run_on_postgresql(pg: Any) -> None:
+    """The L903 fix of an array column creates a text[] column; the L906 fix of a commented
+    ADD COLUMN runs twice (its `;` is not swallowed by the comment)."""
+    from dbarch.lint.config import LintConfig
+    from dbarch.lint.run import lint_text
+
+    config = LintConfig.from_mapping({"disable": ["all"], "enable": ["L903", "L906"]})
+    sql = ("CREATE TABLE tagged (id bigint, tags varchar(20)[] NOT NULL);\n"
+           "ALTER TABLE tagged ADD COLUMN note text -- why\n;\n")
+    fixes = {f.code + str(f.line): f.fix for f in lint_text(sql, config).findings}
+    create = fixes["L9031"].split("\n")[0]
+    assert create == "CREATE TABLE tagged (id bigint, tags text[] NOT NULL);"
+    pg.execute(create)
+    kind = pg.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                      "WHERE attrelid = 'tagged'::regclass AND attname = 'tags'").fetchone()[0]
+    assert kind == "text[]"
+    for _ in range(2):
+        pg.execute(fixes["L9062"])
+    assert pg.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 'tagged'::regclass "
+                      "AND attname = 'note'").fetchone()[0] == 1
