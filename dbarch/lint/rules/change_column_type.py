@@ -165,7 +165,7 @@ def _schema_changes(stmt: Statement) -> tuple[_SchemaChange, ...]:
     elif stmt.kind == "IndexStmt":
         table = _bare(relation(node.get("relation")) or "")
         columns = {c.lower() for param in node.get("indexParams") or []
-                   for c in _index_columns(unwrap(param)[1])}
+                   for c in _index_columns(param.get("IndexElem") or {})}
         single = len(node.get("indexParams") or []) == 1 and not node.get("whereClause")
         unique = bool(node.get("unique"))
         ops.append(("index", table, (node.get("idxname") or "").lower() or None,
@@ -214,7 +214,9 @@ def _index_columns(element: dict[str, Any]) -> Iterator[str]:
     """The columns an IndexElem reads: its name, or the column references of its expression."""
     if element.get("name"):
         yield element["name"]
-    for kind, body in walk(element.get("expr")):
+    if not element.get("expr"):
+        return
+    for kind, body in walk(element["expr"]):
         if kind == "ColumnRef":
             fields = strings(body.get("fields"))
             if fields:
