@@ -68,6 +68,8 @@ class IdentifierTooLong(Rule):
         # PostgreSQL's scanner truncates identifiers before the parser sees them, so the tree
         # holds the 63-byte names; the full ones come from the statement's own tokens.
         limit = int(limits()["postgresql"]["max"])
+        if stmt.text.isascii() and not _long_run(limit).search(stmt.text):
+            return  # no name in the text is longer than the limit, quoted or not
         defined = {name: what for what, name in _pg_defined_names(stmt.kind, stmt.node, stmt)}
         # A cut name is within 3 bytes of the limit (a multibyte character is never split):
         # when no name the statement defines is that long, nothing was cut and the scan of
@@ -126,6 +128,14 @@ def _long_identifiers(text: str, limit: int) -> Iterator[str]:
             name = "".join(c.lower() if c.isascii() else c for c in raw)
         if len(name.encode("utf-8")) > limit:
             yield name
+
+
+@cache
+def _long_run(limit: int) -> re.Pattern[str]:
+    """In ASCII text: a run of identifier characters, or the inside of a double-quoted name
+    ("" for one "), longer than `limit`. Every over-long identifier is one of these (a string
+    or comment may be too: then the tokens are read)."""
+    return re.compile(rf'[A-Za-z0-9_$]{{{limit + 1}}}|"(?:[^"]|""){{{limit + 1}}}')
 
 
 def truncate_bytes(name: str, limit: int) -> str:
