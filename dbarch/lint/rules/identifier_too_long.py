@@ -135,7 +135,9 @@ def _long_run(limit: int) -> re.Pattern[str]:
     """In ASCII text: a run of identifier characters, or the inside of a double-quoted name
     ("" for one "), longer than `limit`. Every over-long identifier is one of these (a string
     or comment may be too: then the tokens are read)."""
-    return re.compile(rf'[A-Za-z0-9_$]{{{limit + 1}}}|"(?:[^"]|""){{{limit + 1}}}')
+    # the lookbehind tries each run once, from its start
+    longer = limit + 1
+    return re.compile(rf'(?<![A-Za-z0-9_$])[A-Za-z0-9_$]{{{longer}}}|"(?:[^"]|""){{{longer}}}')
 
 
 def truncate_bytes(name: str, limit: int) -> str:
