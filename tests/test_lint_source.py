@@ -104,3 +104,17 @@ def test_mysql_delimiter_blocks_hold_trigger_bodies_as_one_statement() -> None:
         (1, "Alter"), (3, "Command"), (8, "Alter"),
     ]
     assert source.statements[1].text.endswith("END")
+
+
+def test_a_comment_between_the_last_token_and_the_semicolon_is_not_statement_text() -> None:
+    text = "ALTER TABLE t ADD COLUMN c int -- the new column\n;\nSELECT 1 /* done */;"
+    source = read_source("m.sql", text, "postgresql")
+    assert [s.text for s in source.statements] == [
+        "ALTER TABLE t ADD COLUMN c int", "SELECT 1",
+    ]
+
+
+def test_comments_inside_a_statement_stay() -> None:
+    text = "CREATE TABLE t (\n  a int, -- the key\n  b text\n);"
+    (stmt,) = read_source("m.sql", text, "postgresql").statements
+    assert stmt.text == "CREATE TABLE t (\n  a int, -- the key\n  b text\n)"

@@ -86,6 +86,8 @@ def _read_postgresql(source: SourceFile, text: str) -> None:
         end = start + length if length else limit
         ((kind, node),) = raw["stmt"].items()
         snippet = data[start:end].decode("utf-8", errors="replace").strip()
+        if "--" in snippet or "/*" in snippet:
+            snippet = _without_trailing_comments(snippet)
         if data[start:start + 1] in plain:  # whitespace or a comment before the first token
             start = _skip_comments(data, start, end)
         line, column = lines.locate(start)
@@ -93,6 +95,21 @@ def _read_postgresql(source: SourceFile, text: str) -> None:
             path, len(statements), snippet, line, column, POSTGRESQL, kind, node,
             lines.line(max(start, end - 1)),
         ))
+
+
+def _without_trailing_comments(snippet: str) -> str:
+    """The statement up to its last token: a comment between it and the `;` is not part of it
+    (fixes append `;` or `NOT VALID` to this text, which a trailing `--` comment would swallow)."""
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(snippet)
+    except parser.ParseError:
+        return snippet
+    code = [t for t in tokens if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    if not code or code[-1] is tokens[-1]:
+        return snippet
+    return snippet[: code[-1].end + 1].rstrip()
 
 
 def _parse_one_by_one(
