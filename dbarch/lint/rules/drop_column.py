@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint import alter_table
+from dbarch.lint.alter_targets import (
+    existing_columns,
+    existing_table_items,
+    metadata_lock,
+    named_subcommands,
+)
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import drop_column
-from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
-from dbarch.lint.pg import alter_commands, relation
+from dbarch.lint.pg import relation
 from dbarch.lint.rule import Finding, Rule, Severity, register
-from dbarch.lint.statement import POSTGRESQL, Statement
+from dbarch.lint.statement import Statement
 
 
 @register
@@ -48,31 +52,25 @@ class DropColumn(Rule):
     summary = "DROP COLUMN breaks application code that still reads or writes the column"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if stmt.kind == "AlterTableStmt" and "AT_DropColumn" not in alter_table.subtypes(stmt):
+        target = existing_table_items(stmt, ctx, "AT_DropColumn", _postgresql, _mysql)
+        if target is None:
             return
-        if stmt.dialect == POSTGRESQL:
-            table = relation(stmt.node.get("relation"))
-            columns = [cmd.get("name", "") for cmd in alter_commands(stmt)
-                       if cmd.get("subtype") == "AT_DropColumn"]
-        else:
-            table, columns = _mysql(stmt)
-        if not table or ctx.created_here(table):
-            return
-        bare = table.lower().rsplit(".", 1)[-1]
-        for column in columns:
-            if (bare, column) in ctx.created_columns or (bare, column.lower()) in \
-                    ctx.created_columns:
-                continue
+        table, columns = target
+        for column in existing_columns(ctx, table, columns):
             yield self.finding(
                 stmt,
                 f"dropping {table}.{column}: application instances still running code that "
                 f"reads or writes {column} fail (an ORM that lists every column fails on every "
                 "query of the table), and the data cannot be brought back by a rollback",
                 table=table,
-                lock=ACCESS_EXCLUSIVE if stmt.dialect == POSTGRESQL else MYSQL_METADATA,
+                lock=metadata_lock(stmt.dialect),
                 fix=drop_column(stmt.dialect, table, column),
                 note="drop a column only in a release after the one that stopped using it",
             )
+
+
+def _postgresql(stmt: Statement) -> tuple[str | None, list[str]]:
+    return relation(stmt.node.get("relation")), named_subcommands(stmt, "AT_DropColumn")
 
 
 def _mysql(stmt: Statement) -> tuple[str | None, list[str]]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint import alter_table
+from dbarch.lint.alter_targets import existing_table_items, metadata_lock, named_subcommands
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
-from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
-from dbarch.lint.pg import alter_commands, relation
+from dbarch.lint.pg import relation
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
 
@@ -59,16 +58,10 @@ class DropConstraint(Rule):
     summary = "DROP CONSTRAINT stops enforcing it at once; code relying on it changes behaviour"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if stmt.kind == "AlterTableStmt" and "AT_DropConstraint" not in alter_table.subtypes(stmt):
+        target = existing_table_items(stmt, ctx, "AT_DropConstraint", _postgresql, _mysql)
+        if target is None:
             return
-        if stmt.dialect == POSTGRESQL:
-            table = relation(stmt.node.get("relation"))
-            dropped = [("CONSTRAINT", cmd.get("name", "")) for cmd in alter_commands(stmt)
-                       if cmd.get("subtype") == "AT_DropConstraint"]
-        else:
-            table, dropped = _mysql(stmt)
-        if not table or ctx.created_here(table):
-            return
+        table, dropped = target
         for kind, name in dropped:
             if name and (name.lower() in ctx.added_in_transaction
                          or name.lower() in ctx.created_constraints):
@@ -79,7 +72,7 @@ class DropConstraint(Rule):
                 f"dropping {label} on {table}: the database stops enforcing it as soon as this "
                 f"commits, and code that relies on it changes behaviour{_CONSEQUENCES[kind]}",
                 table=table,
-                lock=ACCESS_EXCLUSIVE if stmt.dialect == POSTGRESQL else MYSQL_METADATA,
+                lock=metadata_lock(stmt.dialect),
                 fix=_fix(stmt.dialect, table, kind, name),
             )
 
@@ -96,6 +89,11 @@ def _fix(dialect: str, table: str, kind: str, name: str) -> str:
         again = "-- re-adding it later validates (or copies) the whole table"
     return script("-- first: nothing in the application relies on it any more",
                   LOCK_TIMEOUT[dialect], drop, again)
+
+
+def _postgresql(stmt: Statement) -> tuple[str | None, list[tuple[str, str]]]:
+    return relation(stmt.node.get("relation")), [
+        ("CONSTRAINT", name) for name in named_subcommands(stmt, "AT_DropConstraint")]
 
 
 def _mysql(stmt: Statement) -> tuple[str | None, list[tuple[str, str]]]:

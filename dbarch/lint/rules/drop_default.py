@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint import alter_table
+from dbarch.lint.alter_targets import existing_columns, existing_table_items, metadata_lock
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
-from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
 from dbarch.lint.pg import alter_commands, relation, unwrap
 from dbarch.lint.rule import Finding, Rule, Severity, register
-from dbarch.lint.statement import POSTGRESQL, Statement
+from dbarch.lint.statement import Statement
 
 
 @register
@@ -44,16 +43,11 @@ class DropDefault(Rule):
     summary = "DROP DEFAULT makes INSERTs that omit the column store NULL or fail"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if stmt.kind == "AlterTableStmt" and "AT_ColumnDefault" not in alter_table.subtypes(stmt):
+        target = existing_table_items(stmt, ctx, "AT_ColumnDefault", _postgresql, _mysql)
+        if target is None:
             return
-        table, columns = _postgresql(stmt) if stmt.dialect == POSTGRESQL else _mysql(stmt)
-        if not table or ctx.created_here(table):
-            return
-        bare = table.lower().rsplit(".", 1)[-1]
-        for column in columns:
-            if (bare, column) in ctx.created_columns or (bare, column.lower()) in \
-                    ctx.created_columns:
-                continue
+        table, columns = target
+        for column in existing_columns(ctx, table, columns):
             t, c = quote(stmt.dialect, table), quote(stmt.dialect, column)
             yield self.finding(
                 stmt,
@@ -61,7 +55,7 @@ class DropDefault(Rule):
                 "(the running application's, if it relies on the default) store NULL, or fail "
                 "if the column is NOT NULL",
                 table=table,
-                lock=ACCESS_EXCLUSIVE if stmt.dialect == POSTGRESQL else MYSQL_METADATA,
+                lock=metadata_lock(stmt.dialect),
                 fix=script(f"-- first: a release whose INSERTs write {column} explicitly",
                            LOCK_TIMEOUT[stmt.dialect],
                            f"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),

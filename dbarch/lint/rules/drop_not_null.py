@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint import alter_table
+from dbarch.lint.alter_targets import (
+    existing_columns,
+    existing_table_items,
+    metadata_lock,
+    named_subcommands,
+)
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
-from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
-from dbarch.lint.pg import alter_commands, relation
+from dbarch.lint.pg import relation
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
 
@@ -48,28 +52,18 @@ class DropNotNull(Rule):
     summary = "DROP NOT NULL lets NULLs reach readers that assume a value; costly to undo"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        if stmt.kind == "AlterTableStmt" and "AT_DropNotNull" not in alter_table.subtypes(stmt):
+        target = existing_table_items(stmt, ctx, "AT_DropNotNull", _postgresql, _mysql)
+        if target is None:
             return
-        if stmt.dialect == POSTGRESQL:
-            table = relation(stmt.node.get("relation"))
-            columns = [cmd.get("name", "") for cmd in alter_commands(stmt)
-                       if cmd.get("subtype") == "AT_DropNotNull"]
-        else:
-            table, columns = _mysql(stmt)
-        if not table or ctx.created_here(table):
-            return
-        bare = table.lower().rsplit(".", 1)[-1]
-        for column in columns:
-            if (bare, column) in ctx.created_columns or (bare, column.lower()) in \
-                    ctx.created_columns:
-                continue
+        table, columns = target
+        for column in existing_columns(ctx, table, columns):
             yield self.finding(
                 stmt,
                 f"dropping NOT NULL on {table}.{column}: readers written against it (code, "
                 "reports, other services) will meet NULLs, and restoring NOT NULL later scans "
                 "the table unless a CHECK (... IS NOT NULL) is validated first",
                 table=table,
-                lock=ACCESS_EXCLUSIVE if stmt.dialect == POSTGRESQL else MYSQL_METADATA,
+                lock=metadata_lock(stmt.dialect),
                 fix=_fix(stmt, table, column),
             )
 
@@ -88,6 +82,10 @@ def _fix(stmt: Statement, table: str, column: str) -> str:
         f"CHECK ({c} IS NOT NULL) NOT VALID; ALTER TABLE {t} VALIDATE CONSTRAINT {check}; "
         f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL",
     )
+
+
+def _postgresql(stmt: Statement) -> tuple[str | None, list[str]]:
+    return relation(stmt.node.get("relation")), named_subcommands(stmt, "AT_DropNotNull")
 
 
 def _mysql(stmt: Statement) -> tuple[str | None, list[str]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dbarch.lint.alter_targets import column_created_here, metadata_lock
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import rename_column
-from dbarch.lint.locks import ACCESS_EXCLUSIVE, MYSQL_METADATA
 from dbarch.lint.pg import relation
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
@@ -67,7 +67,7 @@ class RenameColumn(Rule):
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         renames = _postgresql(stmt) if stmt.dialect == POSTGRESQL else _mysql(stmt)
         for table, old, new in renames:
-            if ctx.created_here(table) or _column_created_here(ctx, table, old):
+            if ctx.created_here(table) or column_created_here(ctx, table, old):
                 continue
             yield self.finding(
                 stmt,
@@ -75,7 +75,7 @@ class RenameColumn(Rule):
                 f"uses {old}, and its queries on {table} fail from the moment this commits until "
                 "every instance runs code that knows the new name",
                 table=table,
-                lock=ACCESS_EXCLUSIVE if stmt.dialect == POSTGRESQL else MYSQL_METADATA,
+                lock=metadata_lock(stmt.dialect),
                 fix=rename_column(stmt.dialect, table, old, new),
                 note="expand/contract: add the new column, keep both in step, backfill, switch "
                      "reads and writes, drop the old column in a later release",
@@ -109,8 +109,3 @@ def _mysql(stmt: Statement) -> list[tuple[str, str, str]]:
             if old.lower() != new.lower():  # CHANGE a a … only redefines the column
                 out.append((table, old, new))
     return out
-
-
-def _column_created_here(ctx: Context, table: str, column: str) -> bool:
-    bare = table.lower().rsplit(".", 1)[-1]
-    return (bare, column) in ctx.created_columns or (bare, column.lower()) in ctx.created_columns
