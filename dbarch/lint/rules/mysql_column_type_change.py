@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.context import Context
 from dbarch.lint.locks import MYSQL_SHARED
-from dbarch.lint.mysql import table_of
-from dbarch.lint.mysql_shapes import Modification, Shapes, modifications
-from dbarch.lint.online_ddl import copy_tools_fix, guarded, with_clause, written_algorithm
-from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.modify_rule import ModifyColumnRule, copy_outcome
+from dbarch.lint.mysql_shapes import Modification
+from dbarch.lint.online_ddl import copy_tools_fix, with_clause
+from dbarch.lint.rule import Finding, Severity, register
 from dbarch.lint.statement import Statement
 
 _KEYS = ("change_column_type", "change_column_charset", "varchar_shrink")
 
 
 @register
-class MysqlColumnTypeChange(Rule):
+class MysqlColumnTypeChange(ModifyColumnRule):
     """MODIFY/CHANGE gives the column another type, which only a table copy can do.
 
     Why: InnoDB changes a column's data type by copying the table (ALGORITHM=COPY): INT to
@@ -57,37 +56,22 @@ class MysqlColumnTypeChange(Rule):
     code = "L705"
     name = "mysql-column-type-change"
     severity = Severity.ERROR
-    nodes = ("Alter", "Create", "Drop", "Command")
-    dialects = frozenset({"mysql"})
-    scales_with_table = True
     summary = "MODIFY/CHANGE of a column's type copies the table (ALGORITHM=COPY)"
 
-    def __init__(self) -> None:
-        self.shapes = Shapes()
-
-    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        findings = list(self._judge(stmt, ctx)) if stmt.kind == "Alter" else []
-        self.shapes.observe(stmt)
-        yield from findings
-
-    def _judge(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        table = table_of(stmt)
-        if table is None or ctx.created_here(table):
-            return
-        written = written_algorithm(stmt)
-        for mod in modifications(stmt, self.shapes, table):
-            if mod.change is not None and mod.change.key in _KEYS:
-                yield self._copy(stmt, table, mod)
-            elif mod.old is None and written is None and mod.unknown_kind() == "type":
-                yield self.finding(
-                    stmt,
-                    f"MODIFY {table}.{mod.name} restates its type as {mod.new.text}; dbarch "
-                    "cannot see the current type: if it differs, the table is copied with "
-                    f"writes to {table} blocked",
-                    table=table, lock=MYSQL_SHARED, severity=Severity.WARNING,
-                    fix=with_clause(stmt, "INPLACE", "NONE") + "\n-- the server refuses this "
-                    "(ERROR 1846) instead of copying when the type changes",
-                )
+    def judge(self, stmt: Statement, table: str, mod: Modification,
+              written: str | None) -> Iterator[Finding]:
+        if mod.change is not None and mod.change.key in _KEYS:
+            yield self._copy(stmt, table, mod)
+        elif mod.old is None and written is None and mod.unknown_kind() == "type":
+            yield self.finding(
+                stmt,
+                f"MODIFY {table}.{mod.name} restates its type as {mod.new.text}; dbarch "
+                "cannot see the current type: if it differs, the table is copied with "
+                f"writes to {table} blocked",
+                table=table, lock=MYSQL_SHARED, severity=Severity.WARNING,
+                fix=with_clause(stmt, "INPLACE", "NONE") + "\n-- the server refuses this "
+                "(ERROR 1846) instead of copying when the type changes",
+            )
 
     def _copy(self, stmt: Statement, table: str, mod: Modification) -> Finding:
         assert mod.change is not None and mod.old is not None
@@ -98,8 +82,7 @@ class MysqlColumnTypeChange(Rule):
             what = f"{column} shrinks from {mod.old.text} to {mod.new.text}"
         else:
             what = f"{column} changes type from {mod.old.text} to {mod.new.text}"
-        tail = (f"the server refuses ALGORITHM={written_algorithm(stmt)} (ERROR 1846)"
-                if guarded(stmt) else f"the table is copied with writes to {table} blocked")
+        tail = copy_outcome(stmt, table)
         fix = ("-- no ALGORITHM avoids this copy; run it online (or expand/contract: add a "
                "new column, backfill in batches, switch, drop the old one):\n"
                + copy_tools_fix(stmt, table))

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.context import Context
 from dbarch.lint.locks import MYSQL_SHARED
-from dbarch.lint.mysql import table_of
-from dbarch.lint.mysql_shapes import Modification, Shapes, modifications
-from dbarch.lint.online_ddl import copy_tools_fix, guarded, with_clause, written_algorithm
-from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.modify_rule import ModifyColumnRule, copy_outcome
+from dbarch.lint.mysql_shapes import Modification
+from dbarch.lint.online_ddl import copy_tools_fix, with_clause
+from dbarch.lint.rule import Finding, Severity, register
 from dbarch.lint.statement import Statement
 
 
 @register
-class MysqlEnumReorder(Rule):
+class MysqlEnumReorder(ModifyColumnRule):
     """The ENUM/SET change reorders, inserts or removes members, so the table is copied.
 
     Why: InnoDB stores an ENUM value as the index of its member (a SET value as a bit mask),
@@ -50,38 +49,23 @@ class MysqlEnumReorder(Rule):
     code = "L704"
     name = "mysql-enum-reorder"
     severity = Severity.ERROR
-    nodes = ("Alter", "Create", "Drop", "Command")
-    dialects = frozenset({"mysql"})
-    scales_with_table = True
     summary = "ENUM/SET change other than appending at the end copies the table"
 
-    def __init__(self) -> None:
-        self.shapes = Shapes()
-
-    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        findings = list(self._judge(stmt, ctx)) if stmt.kind == "Alter" else []
-        self.shapes.observe(stmt)
-        yield from findings
-
-    def _judge(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        table = table_of(stmt)
-        if table is None or ctx.created_here(table):
-            return
-        written = written_algorithm(stmt)
-        for mod in modifications(stmt, self.shapes, table):
-            key = mod.change.key if mod.change else None
-            if key in ("enum_reorder", "enum_storage_grows"):
-                yield self._copy(stmt, table, mod)
-            elif mod.old is None and written is None and mod.unknown_kind() == "members":
-                yield self.finding(
-                    stmt,
-                    f"MODIFY {table}.{mod.name} to {mod.new.text}: dbarch cannot see its "
-                    "current members; unless this only appends members at the end, the "
-                    f"table is copied with writes to {table} blocked",
-                    table=table, lock=MYSQL_SHARED, severity=Severity.WARNING,
-                    fix=with_clause(stmt, "INSTANT") + "\n-- the server refuses this "
-                    "(ERROR 1846) instead of copying when it is not a pure append",
-                )
+    def judge(self, stmt: Statement, table: str, mod: Modification,
+              written: str | None) -> Iterator[Finding]:
+        key = mod.change.key if mod.change else None
+        if key in ("enum_reorder", "enum_storage_grows"):
+            yield self._copy(stmt, table, mod)
+        elif mod.old is None and written is None and mod.unknown_kind() == "members":
+            yield self.finding(
+                stmt,
+                f"MODIFY {table}.{mod.name} to {mod.new.text}: dbarch cannot see its "
+                "current members; unless this only appends members at the end, the "
+                f"table is copied with writes to {table} blocked",
+                table=table, lock=MYSQL_SHARED, severity=Severity.WARNING,
+                fix=with_clause(stmt, "INSTANT") + "\n-- the server refuses this "
+                "(ERROR 1846) instead of copying when it is not a pure append",
+            )
 
     def _copy(self, stmt: Statement, table: str, mod: Modification) -> Finding:
         assert mod.change is not None and mod.old is not None
@@ -95,8 +79,7 @@ class MysqlEnumReorder(Rule):
                     f"{'it' if len(removed) == 1 else 'them'} become '' or fail the statement)")
         else:
             what = f"{column} {mod.old.text} → {mod.new.text} does not only append at the end"
-        tail = (f"the server refuses ALGORITHM={written_algorithm(stmt)} (ERROR 1846)"
-                if guarded(stmt) else f"the table is copied with writes to {table} blocked")
+        tail = copy_outcome(stmt, table)
         if removed or mod.change.key == "enum_storage_grows":
             fix = "-- no ALGORITHM avoids this copy; run it online:\n" + \
                 copy_tools_fix(stmt, table)

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.context import Context
 from dbarch.lint.locks import MYSQL_SHARED
-from dbarch.lint.mysql import table_of
-from dbarch.lint.mysql_shapes import (
-    Modification,
-    Shapes,
-    boundary_chars,
-    bytes_per_char,
-    max_bytes,
-    modifications,
-)
-from dbarch.lint.online_ddl import (
-    copy_tools_fix,
-    facts,
-    guarded,
-    with_clause,
-    written_algorithm,
-)
-from dbarch.lint.rule import Finding, Rule, Severity, register
+from dbarch.lint.modify_rule import ModifyColumnRule, copy_outcome
+from dbarch.lint.mysql_shapes import Modification, boundary_chars, bytes_per_char, max_bytes
+from dbarch.lint.online_ddl import copy_tools_fix, facts, with_clause
+from dbarch.lint.rule import Finding, Severity, register
 from dbarch.lint.statement import Statement
 
 
 @register
-class MysqlVarchar255Boundary(Rule):
+class MysqlVarchar255Boundary(ModifyColumnRule):
     """The VARCHAR grows across 255 bytes, so its length prefix widens and the table is copied.
 
     Why: InnoDB stores a VARCHAR value behind a length prefix of 1 byte when the column can
@@ -66,29 +52,14 @@ class MysqlVarchar255Boundary(Rule):
     code = "L703"
     name = "mysql-varchar-255-boundary"
     severity = Severity.ERROR
-    nodes = ("Alter", "Create", "Drop", "Command")
-    dialects = frozenset({"mysql"})
-    scales_with_table = True
     summary = "VARCHAR raised across 255 bytes (utf8mb4: 63→64 chars) copies the table"
 
-    def __init__(self) -> None:
-        self.shapes = Shapes()
-
-    def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        findings = list(self._judge(stmt, ctx)) if stmt.kind == "Alter" else []
-        self.shapes.observe(stmt)
-        yield from findings
-
-    def _judge(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        table = table_of(stmt)
-        if table is None or ctx.created_here(table):
-            return
-        written = written_algorithm(stmt)
-        for mod in modifications(stmt, self.shapes, table):
-            if mod.change is not None and mod.change.key == "varchar_cross_255_bytes":
-                yield self._crossing(stmt, table, mod)
-            elif mod.old is None and written is None and mod.unknown_kind() == "varchar":
-                yield self._maybe_crossing(stmt, table, mod)
+    def judge(self, stmt: Statement, table: str, mod: Modification,
+              written: str | None) -> Iterator[Finding]:
+        if mod.change is not None and mod.change.key == "varchar_cross_255_bytes":
+            yield self._crossing(stmt, table, mod)
+        elif mod.old is None and written is None and mod.unknown_kind() == "varchar":
+            yield self._maybe_crossing(stmt, table, mod)
 
     def _crossing(self, stmt: Statement, table: str, mod: Modification) -> Finding:
         assert mod.change is not None and mod.old is not None
@@ -96,11 +67,7 @@ class MysqlVarchar255Boundary(Rule):
         limit = boundary_chars(charset)
         what = (f"MODIFY {table}.{mod.name} {mod.old.text} → {mod.new.text} crosses 255 bytes "
                 f"({mod.change.detail}): the length prefix grows from 1 to 2 bytes")
-        if guarded(stmt):
-            message = f"{what}, so the server refuses ALGORITHM={written_algorithm(stmt)} " \
-                      "(ERROR 1846)"
-        else:
-            message = f"{what}, so the table is copied with writes to {table} blocked"
+        message = f"{what}, so {copy_outcome(stmt, table)}"
         fix = (f"-- {mod.new.type}({limit}) is the longest that keeps the 1-byte prefix"
                f"{_in(charset, mod)}; past it no ALGORITHM avoids the copy. Cross once, to the "
                "length you will need, online:\n" + copy_tools_fix(stmt, table))
