@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbarch.lint import alter_table
+from dbarch.lint.added_columns import added_to_existing, non_null_default
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
+from dbarch.lint.pg import constraints, type_name, unwrap
 from dbarch.lint.pg_fix import StatementText, column_constraint_span, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.add_column_serial_or_identity import SERIAL_TYPES
@@ -60,16 +61,11 @@ class AddColumnNotNullWithoutDefault(Rule):
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         if alter_table.added_contypes(stmt).isdisjoint(REQUIRES_VALUE):
             return
-        table = relation(stmt.node.get("relation"))
-        if table is None or ctx.created_here(table):
-            return
-        for index, cmd in enumerate(alter_commands(stmt)):
-            definition = cmd.get("def") or {}
-            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
-                continue
-            column = definition["ColumnDef"]
+        for table, index, column in added_to_existing(stmt, ctx):
             kinds = {c.get("contype") for c in constraints(column)}
-            if not kinds & REQUIRES_VALUE or kinds & FILLS_ROWS or _has_default(column):
+            if not kinds & REQUIRES_VALUE or kinds & FILLS_ROWS:
+                continue
+            if non_null_default(column) is not None:
                 continue
             if type_name(column.get("typeName")).lower() in SERIAL_TYPES:
                 continue
@@ -85,17 +81,6 @@ class AddColumnNotNullWithoutDefault(Rule):
                       "CREATE UNIQUE INDEX CONCURRENTLY and ADD PRIMARY KEY USING INDEX (L204)")
                 if "CONSTR_PRIMARY" in kinds else None,
             )
-
-
-def _has_default(column: dict) -> bool:
-    """A DEFAULT that is not NULL: existing rows get it."""
-    for constraint in constraints(column):
-        if constraint.get("contype") != "CONSTR_DEFAULT":
-            continue
-        expr = constraint.get("raw_expr") or {}
-        kind, body = unwrap(expr) if expr else ("", {})
-        return not (kind == "A_Const" and body.get("isnull"))
-    return False
 
 
 def _fix(stmt: Statement, index: int, table: str, column: str, ctx: Context) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbarch.lint import alter_table
+from dbarch.lint.added_columns import added_to_existing
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation, type_name, unwrap
+from dbarch.lint.pg import constraints, type_name, unwrap
 from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.change_column_type import type_source
@@ -65,14 +66,7 @@ class AddColumnSerialOrIdentity(Rule):
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         if "AT_AddColumn" not in alter_table.subtypes(stmt) or not _adds_candidate(stmt):
             return
-        table = relation(stmt.node.get("relation"))
-        if table is None or ctx.created_here(table):
-            return
-        for index, cmd in enumerate(alter_commands(stmt)):
-            definition = cmd.get("def") or {}
-            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
-                continue
-            column = definition["ColumnDef"]
+        for table, index, column in added_to_existing(stmt, ctx):
             kind = type_name(column.get("typeName")).lower()
             identity = next((c for c in constraints(column)
                              if c.get("contype") == "CONSTR_IDENTITY"), None)

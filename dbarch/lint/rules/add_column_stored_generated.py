@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbarch.lint import alter_table
+from dbarch.lint.added_columns import added_to_existing
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import alter_commands, constraints, relation, unwrap
+from dbarch.lint.pg import constraints, unwrap
 from dbarch.lint.pg_fix import (
     StatementText,
     column_constraint_span,
@@ -60,14 +61,7 @@ class AddColumnStoredGenerated(Rule):
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         if "CONSTR_GENERATED" not in alter_table.added_contypes(stmt):
             return
-        table = relation(stmt.node.get("relation"))
-        if table is None or ctx.created_here(table):
-            return
-        for index, cmd in enumerate(alter_commands(stmt)):
-            definition = cmd.get("def") or {}
-            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
-                continue
-            column = definition["ColumnDef"]
+        for table, index, column in added_to_existing(stmt, ctx):
             stored = any(c.get("contype") == "CONSTR_GENERATED"
                          and c.get("generated_kind", "s") == "s" for c in constraints(column))
             if not stored:

@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbarch.lint import alter_table
+from dbarch.lint.added_columns import added_to_existing, non_null_default
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
-from dbarch.lint.pg import (
-    alter_commands,
-    constraints,
-    function_names,
-    relation,
-    unwrap,
-)
+from dbarch.lint.pg import function_names, unwrap
 from dbarch.lint.pg import non_volatile_functions as non_volatile
 from dbarch.lint.pg import volatile_functions as volatile
 from dbarch.lint.pg_fix import (
@@ -72,15 +67,8 @@ class AddColumnVolatileDefault(Rule):
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         if "CONSTR_DEFAULT" not in alter_table.added_contypes(stmt):
             return
-        table = relation(stmt.node.get("relation"))
-        if table is None or ctx.created_here(table):
-            return
-        for index, cmd in enumerate(alter_commands(stmt)):
-            definition = cmd.get("def") or {}
-            if cmd.get("subtype") != "AT_AddColumn" or "ColumnDef" not in definition:
-                continue
-            column = definition["ColumnDef"]
-            default = _default(column)
+        for table, index, column in added_to_existing(stmt, ctx):
+            default = non_null_default(column)
             if default is None:
                 continue
             name = column.get("colname", "")
@@ -104,18 +92,6 @@ class AddColumnVolatileDefault(Rule):
                 f"ADD COLUMN {name} rewrites {table} under ACCESS EXCLUSIVE: {why}",
                 table=table, lock=ACCESS_EXCLUSIVE, fix=_fix(stmt, index, table, ctx),
             )
-
-
-def _default(column: dict) -> dict | None:
-    """The column's DEFAULT expression, unless it is absent or NULL."""
-    for constraint in constraints(column):
-        if constraint.get("contype") == "CONSTR_DEFAULT":
-            expr = constraint.get("raw_expr")
-            if not expr:
-                return None
-            kind, body = unwrap(expr)
-            return None if kind == "A_Const" and body.get("isnull") else expr
-    return None
 
 
 def _fix(stmt: Statement, index: int, table: str, ctx: Context) -> str:
