@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
+from dbarch.lint.type_changes import type_changes
 
 _OPS = {">=": operator.ge, "==": operator.eq, "<=": operator.le, ">": operator.gt}
-
-
-@cache
-def _data() -> dict[str, Any]:
-    text = resources.files("dbarch.lint").joinpath("data/type_changes.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
 
 
 @dataclass(frozen=True)
@@ -55,7 +47,7 @@ def in_place(old: str, new: str, pg_version: int) -> InPlace | None:
         return None
     if old_dims or new_dims:
         return None  # arrays always rewrite (ArrayCoerceExpr)
-    for change in _data()["changes"]:
+    for change in type_changes()["changes"]:
         if (change["from"], change["to"]) != (old_name, new_name):
             continue
         if float(change.get("since", 0)) > pg_version:

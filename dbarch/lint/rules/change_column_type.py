@@ -6,11 +6,7 @@ import itertools
 import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
-
-from ruamel.yaml import YAML
 
 from dbarch.lint import alter_table
 from dbarch.lint.context import Context
@@ -30,15 +26,9 @@ from dbarch.lint.pg import (
 from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+from dbarch.lint.type_changes import type_changes
 
 COMPARE: dict[str, Callable[[int, int], bool]] = {">=": operator.ge, "==": operator.eq}
-
-
-@cache
-def type_changes() -> dict[str, Any]:
-    """The no-rewrite type changes and the UTC zones, from data/type_changes.yaml."""
-    text = resources.files("dbarch.lint").joinpath("data/type_changes.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
 
 
 @dataclass(frozen=True)
