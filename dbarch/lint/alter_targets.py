@@ -8,7 +8,7 @@ pass over each column created earlier too. Only the readers differ, so they are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from dbarch.lint import alter_table
@@ -45,9 +45,16 @@ def column_created_here(ctx: Context, table: str, column: str) -> bool:
     return (bare, column) in ctx.created_columns or (bare, column.lower()) in ctx.created_columns
 
 
-def existing_columns(ctx: Context, table: str, columns: Iterable[str]) -> Iterator[str]:
-    """The columns that were not added earlier in this migration."""
-    return (column for column in columns if not column_created_here(ctx, table, column))
+def changed_columns(stmt: Statement, ctx: Context, subtype: str, postgresql: Reader[str],
+                    mysql: Reader[str]) -> Iterator[tuple[str, str]]:
+    """(table, column) for each column the ALTER changes where neither the table nor the
+    column was created earlier in this migration."""
+    target = existing_table_items(stmt, ctx, subtype, postgresql, mysql)
+    if target is not None:
+        table, columns = target
+        for column in columns:
+            if not column_created_here(ctx, table, column):
+                yield table, column
 
 
 def metadata_lock(dialect: str) -> str:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.alter_targets import (
-    existing_columns,
-    existing_table_items,
-    metadata_lock,
-    named_subcommands,
-)
+from dbarch.lint.alter_targets import changed_columns, metadata_lock, named_subcommands
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import drop_column
 from dbarch.lint.pg import relation
@@ -52,11 +47,7 @@ class DropColumn(Rule):
     summary = "DROP COLUMN breaks application code that still reads or writes the column"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        target = existing_table_items(stmt, ctx, "AT_DropColumn", _postgresql, _mysql)
-        if target is None:
-            return
-        table, columns = target
-        for column in existing_columns(ctx, table, columns):
+        for table, column in changed_columns(stmt, ctx, "AT_DropColumn", _postgresql, _mysql):
             yield self.finding(
                 stmt,
                 f"dropping {table}.{column}: application instances still running code that "

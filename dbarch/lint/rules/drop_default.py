@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.alter_targets import existing_columns, existing_table_items, metadata_lock
+from dbarch.lint.alter_targets import changed_columns, metadata_lock
 from dbarch.lint.context import Context
 from dbarch.lint.expand_contract import LOCK_TIMEOUT, quote, script
 from dbarch.lint.pg import alter_commands, relation, unwrap
@@ -43,11 +43,7 @@ class DropDefault(Rule):
     summary = "DROP DEFAULT makes INSERTs that omit the column store NULL or fail"
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
-        target = existing_table_items(stmt, ctx, "AT_ColumnDefault", _postgresql, _mysql)
-        if target is None:
-            return
-        table, columns = target
-        for column in existing_columns(ctx, table, columns):
+        for table, column in changed_columns(stmt, ctx, "AT_ColumnDefault", _postgresql, _mysql):
             t, c = quote(stmt.dialect, table), quote(stmt.dialect, column)
             yield self.finding(
                 stmt,
