@@ -151,6 +151,19 @@ def test_a_lock_taken_in_a_block_is_held_until_its_commit_even_unsampled() -> No
     assert use.held_ms == 410.0 and use.held_ms > alter.duration_ms
 
 
+def test_a_lock_first_sampled_during_a_later_statement_of_its_block_is_charged_to_its_taker(
+) -> None:
+    # the ALTER was instant: the sampler first saw its ACCESS EXCLUSIVE during the UPDATE
+    runs = [run(0, 1.00, 1.01, txn=1, transaction="block", locks=[("public.orders", AE)]),
+            run(1, 1.01, 1.40, txn=1, transaction="block", locks=[("public.orders", RE)]),
+            run(2, 1.40, 1.41, txn=1, transaction="block")]
+    samples = [sample(1.2, [(ORDERS, AE, True), (ORDERS, RE, True)],
+                      waiting(7, 180.0, relation=ORDERS))]
+    queries = [QueryRun(pid=7, start=1.02, end=1.41, op="read", table="public.orders")]
+    alter, update, _ = analyse(runs, samples, queries, MIGRATION, RELATIONS, 50.0)
+    assert (alter.waited, update.waited) == (1, 0)
+
+
 def result(**fields: object) -> StatementResult:
     base: dict[str, object] = {"index": 0, "line": 1, "sql": "x", "kind": "AlterTableStmt",
                                "started_ms": 0.0, "duration_ms": 200.0, "transaction": "own"}

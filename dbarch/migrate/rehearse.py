@@ -297,6 +297,12 @@ def analyse(
     ran = [r for r in runs if not r.skipped]
     starts = [r.start for r in ran]
     txn = {r.index: r.txn for r in ran}
+    # Who took each lock, as each statement's own bookkeeping read it: the sampler may first see
+    # a lock during a later statement of the same block (an instant ALTER, then an UPDATE).
+    acquired: dict[tuple[int, str, str], int] = {}
+    for r in ran:
+        for relation, pg_mode in r.locks or []:
+            acquired.setdefault((r.txn, relation, lock_mode(pg_mode)), r.index)
 
     def statement_at(t: float) -> int | None:
         i = bisect.bisect_right(starts, t) - 1
@@ -319,7 +325,8 @@ def analyse(
             if episode is None:
                 if now is None:
                     continue
-                episode = _Episode(key[0], key[1], now)
+                owner = acquired.get((txn[now], relations.get(key[0], ""), key[1]), now)
+                episode = _Episode(key[0], key[1], owner)
                 current[key] = episode
                 episodes.append(episode)
             if granted:
