@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from dbarch.errors import Problem
 from dbarch.lint.statement import MYSQL, POSTGRESQL, Statement
+from dbarch.parse.located import Locator
 
 IGNORE = re.compile(
     r"--\s*dbarch-ignore(?P<file>-file)?\s*:\s*(?P<rules>[A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)"
@@ -34,27 +35,6 @@ class SourceFile:
     notices: list[Problem] = field(default_factory=list)  # worth saying, not an error
 
 
-class _Lines:
-    """Byte offset → 1-based line and column (columns count characters, not bytes)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.ascii = data.isascii()  # then a byte offset is a character offset
-        self.starts = [0]
-        self.starts.extend(m.end() for m in re.finditer(rb"\n", data))
-
-    def locate(self, offset: int) -> tuple[int, int]:
-        index = bisect.bisect_right(self.starts, offset) - 1
-        start = self.starts[index]
-        if self.ascii:
-            return index + 1, offset - start + 1
-        column = len(self.data[start:offset].decode("utf-8", errors="replace")) + 1
-        return index + 1, column
-
-    def line(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset)
-
-
 def read_source(path: str, text: str, dialect: str) -> SourceFile:
     """Split and parse one file's text in the given dialect."""
     source = SourceFile(path)
@@ -71,8 +51,8 @@ def read_source(path: str, text: str, dialect: str) -> SourceFile:
 def _read_postgresql(source: SourceFile, text: str) -> None:
     from pglast import parser
 
-    data = text.encode("utf-8")
-    lines = _Lines(data)
+    lines = Locator(source.path, text)
+    data = lines.data
     try:
         tree = json.loads(parser.parse_sql_json(text))
         pieces = [(raw, 0, len(data)) for raw in tree.get("stmts", [])]
@@ -89,11 +69,11 @@ def _read_postgresql(source: SourceFile, text: str) -> None:
         if "--" in snippet or "/*" in snippet:
             snippet = _without_trailing_comments(snippet)
         if data[start:start + 1] in plain:  # whitespace or a comment before the first token
-            start = _skip_comments(data, start, end)
-        line, column = lines.locate(start)
+            start = min(lines.first_token(start), end)
+        line, column = lines.at_byte(start)
         statements.append(Statement(
             path, len(statements), snippet, line, column, POSTGRESQL, kind, node,
-            lines.line(max(start, end - 1)),
+            lines.line_at_byte(max(start, end - 1)),
         ))
 
 
@@ -113,7 +93,7 @@ def _without_trailing_comments(snippet: str) -> str:
 
 
 def _parse_one_by_one(
-    source: SourceFile, data: bytes, lines: _Lines
+    source: SourceFile, data: bytes, lines: Locator
 ) -> list[tuple[dict, int, int]]:
     """Parse statement by statement after a syntax error; record each failure located."""
     from pglast import parser
@@ -123,7 +103,7 @@ def _parse_one_by_one(
     try:
         slices = parser.split(text, with_parser=False, only_slices=True)
     except parser.ParseError as exc:  # the scanner itself failed (an unterminated string …)
-        source.problems.append(_located(source.path, lines, exc.args[1], exc.args[0]))
+        source.problems.append(lines.problem(exc.args[1], f"syntax error: {exc.args[0]}"))
         return pieces
     for piece in slices:
         # split() slices index characters of the str; parse offsets are bytes of the piece.
@@ -133,36 +113,13 @@ def _parse_one_by_one(
             tree = json.loads(parser.parse_sql_json(chunk))
         except parser.ParseError as exc:
             where = base + len(chunk.encode("utf-8")[: exc.args[1]]) if len(exc.args) > 1 else base
-            source.problems.append(_located(source.path, lines, where, exc.args[0]))
+            source.problems.append(lines.problem(where, f"syntax error: {exc.args[0]}"))
             continue
         limit = base + len(chunk.encode("utf-8"))
         pieces.extend((raw, base, limit) for raw in tree.get("stmts", []))
     return pieces
 
 
-def _located(path: str, lines: _Lines, offset: int, message: str) -> Problem:
-    line, column = lines.locate(offset)
-    return Problem(path, f"syntax error: {message}", line=line, column=column)
-
-
-def _skip_comments(data: bytes, start: int, end: int) -> int:
-    """The offset of the first token: statements may begin with whitespace and comments."""
-    pos = start
-    while pos < end:
-        if data[pos:pos + 1].isspace():
-            pos += 1
-        elif data.startswith(b"--", pos):
-            newline = data.find(b"\n", pos)
-            pos = end if newline < 0 else newline + 1
-        elif data.startswith(b"/*", pos):
-            close = data.find(b"*/", pos + 2)
-            pos = end if close < 0 else close + 2
-        else:
-            break
-    return min(pos, end) if pos < len(data) else start
-
-
-_DELIMITER = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _ROUTINE = re.compile(
     r"^\s*CREATE\s+(?:DEFINER\s*=\s*\S+\s+)?(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
     re.IGNORECASE,
@@ -170,69 +127,30 @@ _ROUTINE = re.compile(
 
 
 def _read_mysql(source: SourceFile, text: str) -> None:
-    """Split on `;` (or the delimiter a mysql-client `DELIMITER` line sets) and parse each."""
+    """Split as the mysql client does (`;`, or what a `DELIMITER` line sets) and parse each."""
     import logging
+
+    from dbarch.parse.split import mysql_spans
 
     # sqlglot logs a warning for each statement it keeps as an opaque Command; rules read those.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    lines = _Lines(text.encode("utf-8"))
-    position, delimiter = 0, ";"
-    for match in [*_DELIMITER.finditer(text), None]:
-        stop = match.start() if match else len(text)
-        if delimiter == ";":
-            spans = _semicolon_spans(source, text, position, stop, lines)
-        else:
-            spans = _delimited_spans(text, position, stop, delimiter)
-        for begin, finish in spans:
-            _add_mysql(source, text, begin, finish, lines)
-        if match:
-            position, delimiter = match.end(), match.group(1)
+    lines = Locator(source.path, text)
+    found = mysql_spans(text)
+    for offset, message in found.errors:
+        source.problems.append(lines.problem(lines.byte_of(offset), f"syntax error: {message}"))
+    for begin, finish in found.spans:
+        _add_mysql(source, text, begin, finish, lines)
 
 
-def _semicolon_spans(source: SourceFile, text: str, begin: int, stop: int,
-                     lines: _Lines) -> list[tuple[int, int]]:
-    """Statement spans in text[begin:stop], split on `;` tokens (never inside strings)."""
-    import sqlglot
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
-
-    try:
-        tokens = sqlglot.Dialect.get_or_raise("mysql").tokenize(text[begin:stop])
-    except TokenError as exc:
-        line, column = lines.locate(len(text[:begin].encode("utf-8")))
-        source.problems.append(Problem(source.path, f"syntax error: {exc}", line=line,
-                                       column=column))
-        return []
-    groups: list[list] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            groups.append([])
-        else:
-            groups[-1].append(token)
-    return [(begin + g[0].start, begin + g[-1].end + 1) for g in groups if g]
-
-
-def _delimited_spans(text: str, begin: int, stop: int, delimiter: str) -> list[tuple[int, int]]:
-    """Statement spans between occurrences of a custom delimiter (trigger and routine bodies)."""
-    spans, position = [], begin
-    while position < stop:
-        found = text.find(delimiter, position, stop)
-        finish = stop if found < 0 else found
-        piece = text[position:finish]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((position + lead, position + len(piece.rstrip())))
-        position = finish + len(delimiter) if found >= 0 else stop
-    return spans
-
-
-def _add_mysql(source: SourceFile, text: str, start: int, end: int, lines: _Lines) -> None:
+def _add_mysql(source: SourceFile, text: str, start: int, end: int, lines: Locator) -> None:
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
+    from dbarch.parse.split import syntax_problem
+
     chunk = text[start:end]
-    line, column = lines.locate(len(text[:start].encode("utf-8")))
-    end_line, _ = lines.locate(len(text[:end].encode("utf-8")) - 1)
+    line, column = lines.at_char(start)
+    end_line = lines.line_at_byte(lines.byte_of(end) - 1)
     try:
         if _ROUTINE.match(chunk):
             # Trigger and routine bodies are beyond sqlglot (it splits them at BEGIN); rules
@@ -242,13 +160,7 @@ def _add_mysql(source: SourceFile, text: str, start: int, end: int, lines: _Line
         else:
             expression = _parse_mysql(chunk)
     except ParseError as exc:
-        error = exc.errors[0] if exc.errors else {}
-        err_line = line + max(int(error.get("line") or 1) - 1, 0)
-        err_col = int(error.get("col") or column)
-        message = str(error.get("description") or exc).splitlines()[0]
-        message = re.sub(r"<Token token_type: [^,]+, text: ([^,]*), .*?>", r"'\1'", message)
-        source.problems.append(Problem(source.path, f"syntax error: {message}",
-                                       line=err_line, column=err_col))
+        source.problems.append(syntax_problem(lines, start, exc))
         return
     if expression is None:
         return

@@ -16,6 +16,7 @@ class Locator:
         self.path = path
         self.text = text
         self.data = text.encode("utf-8")
+        self.ascii = self.data.isascii()  # then a byte offset is a character offset
         self.starts = [0, *(m.end() for m in re.finditer(rb"\n", self.data))]
 
     def at_byte(self, offset: int) -> tuple[int, int]:
@@ -23,12 +24,22 @@ class Locator:
         offset = max(0, min(offset, len(self.data)))
         index = bisect.bisect_right(self.starts, offset) - 1
         start = self.starts[index]
+        if self.ascii:
+            return index + 1, offset - start + 1
         column = len(self.data[start:offset].decode("utf-8", errors="replace")) + 1
         return index + 1, column
 
+    def line_at_byte(self, offset: int) -> int:
+        """The 1-based line of a byte offset."""
+        return bisect.bisect_right(self.starts, offset)
+
     def at_char(self, offset: int) -> tuple[int, int]:
         """Line and column of a character offset."""
-        return self.at_byte(len(self.text[:offset].encode("utf-8")))
+        return self.at_byte(self.byte_of(offset))
+
+    def byte_of(self, offset: int) -> int:
+        """The byte offset of a character offset."""
+        return offset if self.ascii else len(self.text[:offset].encode("utf-8"))
 
     def first_token(self, offset: int) -> int:
         """The byte offset of the first token at or after `offset`, past blanks and comments."""

@@ -42,37 +42,24 @@ def parse_mysql(text: str, path: str = "<ddl>", name: str = "") -> tuple[Schema,
     Raises InputError listing each statement that does not parse, located.
     """
     import sqlglot
-    from sqlglot.errors import ParseError, TokenError
-    from sqlglot.tokens import TokenType
+    from sqlglot.errors import ParseError
+
+    from dbarch.parse.split import mysql_spans, syntax_problem
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     where = Locator(path, text)
-    try:
-        tokens = sqlglot.Dialect.get_or_raise("mysql").tokenize(text)
-    except TokenError as exc:
-        raise InputError([Problem(path, f"syntax error: {exc}", line=1, column=1)]) from None
-    groups: list[list[Any]] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            groups.append([])
-        else:
-            groups[-1].append(token)
+    found = mysql_spans(text)
+    if found.errors:
+        raise InputError([where.problem(where.byte_of(offset), f"syntax error: {message}")
+                          for offset, message in found.errors])
     reader = _Reader(SchemaBuilder(path), where)
     errors = []
-    for group in groups:
-        if not group:
-            continue
-        start, end = group[0].start, group[-1].end + 1
-        reader.offset = len(text[:start].encode("utf-8"))
+    for start, end in found.spans:
+        reader.offset = where.byte_of(start)
         try:
             expression = sqlglot.parse_one(text[start:end], read="mysql")
         except ParseError as exc:
-            detail = exc.errors[0] if exc.errors else {}
-            line, column = where.at_char(start)
-            message = str(detail.get("description") or exc).splitlines()[0]
-            errors.append(Problem(path, f"syntax error: {message}",
-                                  line=line + max(int(detail.get("line") or 1) - 1, 0),
-                                  column=int(detail.get("col") or column)))
+            errors.append(syntax_problem(where, start, exc))
             continue
         if expression is not None:
             reader.statement(expression)
