@@ -78,3 +78,18 @@ def test_a_broken_config_file_is_located(tmp_path: Path) -> None:
         load_config(tmp_path, {})
     (problem,) = err.value.problems
     assert problem.line == 2 and problem.column is not None
+
+
+def test_linting_loads_neither_pydantic_nor_the_designer() -> None:
+    # `dbarch lint` runs on every CI push: its start-up must not pay for the models and the
+    # designer (pydantic alone is a tenth of a second). Checked in a fresh interpreter.
+    import subprocess
+    import sys
+
+    code = ("import sys, dbarch.api, dbarch.cli, dbarch.lint.run, dbarch.lint.rule as r; "
+            "r.all_rules(); "
+            "print(sorted(m for m in ('pydantic', 'dbarch.design', 'dbarch.select', "
+            "'dbarch.schema.model', 'rich.console') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbarch.errors import InputError, Problem
-from dbarch.schema.model import Schema
+
+if TYPE_CHECKING:  # the model (pydantic) loads with the readers: dbarch lint needs neither
+    from dbarch.schema.model import Schema
 
 DIALECTS = ("postgresql", "mysql")
 ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql"}
