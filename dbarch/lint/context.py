@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-
+from dbarch.lint.data_files import data_file
 from dbarch.lint.statement import POSTGRESQL, Statement
 
 if TYPE_CHECKING:  # the catalog (pydantic) is loaded only when --db gives one
@@ -25,8 +23,7 @@ if TYPE_CHECKING:  # the catalog (pydantic) is loaded only when --db gives one
 @cache
 def migration_tools() -> dict[str, dict[str, Any]]:
     """The migration tools dbarch knows, from data/tools.yaml."""
-    text = resources.files("dbarch.lint").joinpath("data/tools.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
+    return data_file("tools.yaml")
 
 
 @dataclass

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
+from dbarch.lint.data_files import data_file
 
 # The PostgreSQL lock modes in strength order, as data/locks.yaml lists them.
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
@@ -21,8 +20,7 @@ MYSQL_METADATA = "METADATA EXCLUSIVE"
 @cache
 def lock_table() -> dict[str, dict[str, Any]]:
     """Every lock mode, PostgreSQL and MySQL, by name."""
-    text = resources.files("dbarch.lint").joinpath("data/locks.yaml").read_text()
-    data = YAML(typ="safe").load(text)
+    data = data_file("locks.yaml")
     return {mode: info for family in data.values() for mode, info in family.items()}
 
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dbarch.lint.data_files import data_file
 from dbarch.lint.mysql import actions, table_of
 from dbarch.lint.statement import Statement
 
@@ -27,8 +25,7 @@ ONLINE = ("INSTANT", "INPLACE", "NOCOPY")
 @cache
 def facts() -> dict[str, Any]:
     """The online DDL facts of data/mysql_online_ddl.yaml."""
-    text = resources.files("dbarch.lint").joinpath("data/mysql_online_ddl.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
+    return data_file("mysql_online_ddl.yaml")
 
 
 @dataclass(frozen=True)

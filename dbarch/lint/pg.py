@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from dbarch.lint.context import Context
+from dbarch.lint.data_files import data_file
 from dbarch.lint.statement import Statement
 
 Node = dict[str, Any]
@@ -111,22 +109,15 @@ def function_names(expr: Any) -> Iterator[str]:
 
 
 @cache
-def _functions() -> dict[str, list[str]]:
-    """data/functions.yaml, read once (25 ms of YAML: both lists come from one load)."""
-    text = resources.files("dbarch.lint").joinpath("data/functions.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
-
-
-@cache
 def volatile_functions() -> frozenset[str]:
     """Functions marked VOLATILE in PostgreSQL's catalog, from data/functions.yaml."""
-    return frozenset(_functions()["volatile"])
+    return frozenset(data_file("functions.yaml")["volatile"])
 
 
 @cache
 def non_volatile_functions() -> frozenset[str]:
     """Built-ins whose every overload is STABLE or IMMUTABLE, from data/functions.yaml."""
-    return frozenset(_functions()["non_volatile"])
+    return frozenset(data_file("functions.yaml")["non_volatile"])
 
 
 def unknown_functions(expr: Any) -> list[str]:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dbarch.lint.data_files import data_file
 from dbarch.lint.locks import lock_table
 from dbarch.lint.pg import Node, constraints, relation, strings, unwrap
 from dbarch.lint.statement import POSTGRESQL, Statement
@@ -45,9 +43,7 @@ class LockTaken:
 @cache
 def statement_lock_table() -> dict[str, Any]:
     """data/statement_locks.yaml, parsed once."""
-    text = resources.files("dbarch.lint").joinpath("data/statement_locks.yaml").read_text()
-    data: dict[str, Any] = YAML(typ="safe").load(text)
-    return data
+    return data_file("statement_locks.yaml")
 
 
 @cache

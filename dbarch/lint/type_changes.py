@@ -7,14 +7,12 @@ and the migration planner (dbarch/migrate/type_changes.py), so both judge from t
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
+from dbarch.lint.data_files import data_file
 
 
 @cache
 def type_changes() -> dict[str, Any]:
     """The no-rewrite type changes and the UTC zones, from data/type_changes.yaml."""
-    text = resources.files("dbarch.lint").joinpath("data/type_changes.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
+    return data_file("type_changes.yaml")

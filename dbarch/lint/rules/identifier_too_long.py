@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
-
-from ruamel.yaml import YAML
 
 from dbarch.lint import alter_table
 from dbarch.lint.context import Context
+from dbarch.lint.data_files import data_file
 from dbarch.lint.pg import strings
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
@@ -20,8 +18,7 @@ from dbarch.lint.statement import POSTGRESQL, Statement
 @cache
 def limits() -> dict[str, dict[str, Any]]:
     """Identifier limits per engine, from data/identifier_limits.yaml."""
-    text = resources.files("dbarch.lint").joinpath("data/identifier_limits.yaml").read_text()
-    return dict(YAML(typ="safe").load(text))
+    return data_file("identifier_limits.yaml")
 
 
 @register
