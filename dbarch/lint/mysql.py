@@ -20,6 +20,12 @@ _OPTION = re.compile(
     r"\b(ALGORITHM|LOCK)\b\s*=?\s*(DEFAULT|INSTANT|INPLACE|NOCOPY|COPY|NONE|SHARED|EXCLUSIVE)\b",
     re.IGNORECASE,
 )
+_OPTION_CLAUSE = re.compile(r"\s*,?\s*" + _OPTION.pattern, re.IGNORECASE)
+
+
+def without_online_options(text: str) -> str:
+    """The statement with its ALGORITHM=/LOCK= clauses removed (sqlglot refuses some)."""
+    return _OPTION_CLAUSE.sub("", text)
 
 
 def table_of(stmt: Statement) -> str | None:

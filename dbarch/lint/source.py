@@ -171,23 +171,18 @@ def _add_mysql(source: SourceFile, text: str, start: int, end: int, lines: Locat
     ))
 
 
-_ONLINE_OPTION = re.compile(
-    r"\s*,?\s*\b(?:ALGORITHM|LOCK)\b\s*=?\s*(?:DEFAULT|INSTANT|INPLACE|NOCOPY|COPY|NONE|SHARED|"
-    r"EXCLUSIVE)\b",
-    re.IGNORECASE,
-)
-
-
 def _parse_mysql(chunk: str) -> object:
     """Parse one MySQL statement; sqlglot refuses ALGORITHM=/LOCK= after some forms (DROP INDEX
     ... ON t ALGORITHM=INPLACE), so retry without them: rules read those options from the text."""
     import sqlglot
     from sqlglot.errors import ParseError
 
+    from dbarch.lint.mysql import without_online_options
+
     try:
         return sqlglot.parse_one(chunk, read="mysql")
     except ParseError:
-        stripped = _ONLINE_OPTION.sub("", chunk)
+        stripped = without_online_options(chunk)
         if stripped == chunk:
             raise
         return sqlglot.parse_one(stripped, read="mysql")
