@@ -234,14 +234,14 @@ class Rehearsal(BaseModel):
 
 
 def lock_mode(pg_mode: str) -> str:
-    """pg_locks' `AccessExclusiveLock` → `ACCESS EXCLUSIVE`, the documentation's name."""
-    words: list[str] = []
-    for ch in pg_mode.removesuffix("Lock"):
-        if ch.isupper() or not words:
-            words.append(ch)
-        else:
-            words[-1] += ch
-    return " ".join(words).upper()
+    """pg_locks' `AccessExclusiveLock` → `ACCESS EXCLUSIVE`, the documentation's name (the
+    lint's lock table, so rehearsal and lint name modes alike); other modes stay as they are."""
+    from dbarch.lint.statement_lock import mode_from_pg
+
+    try:
+        return mode_from_pg(pg_mode)
+    except KeyError:
+        return pg_mode
 
 
 def _strength(mode: str) -> int:
