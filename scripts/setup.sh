@@ -107,3 +107,23 @@ redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null) == PONG ]];
 wait_for Redis redis_ping
 
 say "ready: $(dbarch --version)"
+
+# --- pg_stat_statements (dbarch indexes --from-stats) ---------------------------------------
+# The module must be preloaded, which needs a restart: add it to shared_preload_libraries,
+# keeping whatever else is listed there, and restart only when the running value lacks it.
+pg_libs=$(psql -h "$PG_HOST" -U postgres -d postgres -XAtc 'SHOW shared_preload_libraries')
+if [[ ",${pg_libs// /}," == *,pg_stat_statements,* ]]; then
+    say "PostgreSQL preloads pg_stat_statements"
+else
+    pg_libs_new=${pg_libs:+$pg_libs, }pg_stat_statements
+    say "PostgreSQL: shared_preload_libraries = '$pg_libs_new' (restarting to load it)"
+    # Through stdin so psql quotes the value itself (:'libs'); -c would not interpolate it.
+    printf "ALTER SYSTEM SET shared_preload_libraries = :'libs'\n" \
+        | psql -h "$PG_HOST" -U postgres -d postgres -Xq -v ON_ERROR_STOP=1 -v libs="$pg_libs_new"
+    pg_ctlcluster --skip-systemctl-redirect "$pg_major" main restart
+    wait_for PostgreSQL pg_isready -q -h "$PG_HOST" -p 5432
+fi
+psql -h "$PG_HOST" -U postgres -d test -Xqc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    || die "CREATE EXTENSION pg_stat_statements failed in database test"
+say "PostgreSQL: pg_stat_statements $(psql -h "$PG_HOST" -U postgres -d test -XAtc \
+    "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'") in database test"
