@@ -123,7 +123,8 @@ else
     pg_ctlcluster --skip-systemctl-redirect "$pg_major" main restart
     wait_for PostgreSQL pg_isready -q -h "$PG_HOST" -p 5432
 fi
-psql -h "$PG_HOST" -U postgres -d test -Xqc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+psql -h "$PG_HOST" -U postgres -d test -Xq -c 'SET client_min_messages = warning' \
+    -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
     || die "CREATE EXTENSION pg_stat_statements failed in database test"
 say "PostgreSQL: pg_stat_statements $(psql -h "$PG_HOST" -U postgres -d test -XAtc \
     "SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'") in database test"
