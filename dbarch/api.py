@@ -173,6 +173,7 @@ def lint(
     fail_on: str | None = None,
     db: str | None = None,
     config_start: Path | None = None,
+    jobs: int | None = None,
 ) -> LintReport:
     """Lint migration files and folders (`dbarch lint`); the findings and what was read.
 
@@ -196,7 +197,8 @@ def lint(
                                       f"--dialect is {dialect}")])
         dialect = catalog.dialect
     start = Path.cwd() if config_start is None else Path(config_start)
-    overrides = {"dialect": dialect, "pg-version": pg_version, "tool": tool, "fail-on": fail_on}
+    overrides = {"dialect": dialect, "pg-version": pg_version, "tool": tool, "fail-on": fail_on,
+                 "jobs": jobs}
     config = load_config(start, overrides)
     enable_, disable_ = _rule_choice(config.enable, config.disable, _split(enable), _split(disable))
     config = dataclasses.replace(config, enable=enable_, disable=disable_)

@@ -8,6 +8,7 @@
     disable = ["L603"]         # switch rules off, by code or name
     exclude = ["migrations/legacy/*"]
     fail-on = "warning"        # info | warning | error
+    jobs = 0                   # processes for a large lint; 0: decide from the input and CPUs
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class LintConfig:
     # Below both, a table rewrite or scan is not an incident (with --db, findings drop to info).
     small_table_rows: int = 10_000
     small_table_bytes: int = 64 * 1024 * 1024
+    jobs: int = 0  # 0: one process for small inputs, one per CPU (up to 4) for large ones
     source: str | None = None  # where the settings came from, for messages
 
     def severity_floor(self) -> Severity:

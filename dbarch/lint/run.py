@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import gc
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbarch.errors import InputError, Problem
+from dbarch.lint import parallel
 from dbarch.lint.config import LintConfig
 from dbarch.lint.context import Context
 from dbarch.lint.rule import Finding, Rule, Severity, all_rules
@@ -128,17 +130,50 @@ def _no_gc() -> Iterator[None]:
 
 
 def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None) -> LintReport:
-    report = LintReport()
     rules = enabled_rules(config)
+    files = collect_files(paths, config)
+    stdin = any(str(path) == "-" for path in files)  # standard input can be read only once
+    jobs = 1 if stdin else parallel.choose_jobs(config.jobs, _total_bytes(files))
+    if jobs == 1:
+        report = LintReport()
+        _lint_files(files, config, rules, catalog, report)
+    else:
+        rank = {rule.code: number for number, rule in enumerate(rules)}
+        reports: list[LintReport] = []
+
+        def run(share: list[Rule]) -> parallel.Share:
+            part = LintReport()
+            keys: list[parallel.Key] = []
+            _lint_files(files, config, share, catalog, part, (keys, rank))
+            reports.append(part)
+            return parallel.Share(keys, part.findings)
+
+        results = parallel.run_shares(parallel.deal(rules, jobs), run)
+        report = reports[0]  # files, statements, problems: the same in every share
+        report.findings = parallel.merge(results)
     report.rules = [rule.code for rule in rules]
-    for path in collect_files(paths, config):
+    return report
+
+
+def _total_bytes(files: list[Path]) -> int:
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):  # reported when it is read
+            total += path.stat().st_size
+    return total
+
+
+def _lint_files(files: list[Path], config: LintConfig, rules: list[Rule],
+                catalog: Catalog | None, report: LintReport,
+                keyed: tuple[list[parallel.Key], dict[str, int]] | None = None) -> None:
+    for number, path in enumerate(files):
         name = "<stdin>" if str(path) == "-" else str(path)
         text = sys.stdin.read() if str(path) == "-" else _read(path, report)
         if text is None:
             continue
         report.files.append(name)
-        lint_source(read_source(name, text, config.dialect), config, rules, catalog, report)
-    return report
+        lint_source(read_source(name, text, config.dialect), config, rules, catalog, report,
+                    keyed=keyed, file_number=number)
 
 
 def lint_text(text: str, config: LintConfig, catalog: Catalog | None = None,
@@ -164,8 +199,15 @@ def _read(path: Path, report: LintReport) -> str | None:
 
 
 def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
-                catalog: Catalog | None, report: LintReport) -> None:
-    """Run the rules over one file's statements, walking the migration context."""
+                catalog: Catalog | None, report: LintReport,
+                keyed: tuple[list[parallel.Key], dict[str, int]] | None = None,
+                file_number: int = 0) -> None:
+    """Run the rules over one file's statements, walking the migration context.
+
+    With `keyed` (a list to fill and each rule's rank among all the run's rules), every
+    finding also gets the key that puts it back in order when shares of the rules ran in
+    separate processes.
+    """
     version = catalog.server_version if catalog and catalog.server_version else config.pg_version
     ctx = Context(dialect=config.dialect, pg_version=version, tool=config.tool, catalog=catalog,
                   statements=len(source.statements))
@@ -176,7 +218,7 @@ def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
     report.problems.extend(source.problems)
     report.notices.extend(source.notices)
     report.statements += len(source.statements)
-    for stmt in source.statements:
+    for number, stmt in enumerate(source.statements):
         for rule in dispatch.get(stmt.kind, ()):
             for finding in rule.check(stmt, ctx):
                 reason = stmt.ignores.get(rule.code.lower()) or stmt.ignores.get(rule.name)
@@ -186,6 +228,9 @@ def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
                 if rule.scales_with_table:
                     _judge_size(finding, ctx, config)
                 report.findings.append(finding)
+                if keyed is not None:
+                    keys, rank = keyed
+                    keys.append((file_number, number, rank[rule.code], len(keys)))
         ctx.advance(stmt)
 
 

@@ -1,0 +1,114 @@
+"""Running a large lint in several processes, each with a share of the rules.
+
+A lint is sequential per file (each rule sees the statements in order, with the migration's
+context as it stood), so the work cannot be cut between statements; it can be cut between
+rules. Each process parses the files itself and runs its share of the rules over every
+statement. Parsing twice costs CPU, not time, on a machine with a core to spare, and it keeps
+the children free of the parent's parse tree: forking after the parse would copy its pages as
+both processes touch them. Children send their findings back pickled, each keyed by (file,
+statement, rule rank, order of emission), and the parent merges them into exactly the order a
+single process produces. A child that fails leaves its share to the parent, which runs it
+itself, so parallelism can change the time, never the result.
+
+Only on Linux (fork is cheap and safe there), only with more than one usable CPU, and only for
+inputs large enough that a second process pays for itself.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dbarch.lint.rule import Finding, Rule
+
+PARALLEL_BYTES = 256 * 1024
+"""Below this much SQL a second process costs more (fork, pickling) than it saves."""
+
+MAX_JOBS = 4
+
+Key = tuple[int, int, int, int]  # file number, statement number, rule rank, emission order
+
+
+@dataclass
+class Share:
+    """What one process's share of the rules found."""
+
+    keys: list[Key]
+    findings: list[Finding]
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return 1
+
+
+def choose_jobs(requested: int, total_bytes: int) -> int:
+    """How many processes to lint with: `requested` when set (0 means decide), else two or
+    more when the input is large and the CPUs are there."""
+    if not hasattr(os, "fork") or sys.platform != "linux":
+        return 1
+    if requested > 0:
+        return min(requested, MAX_JOBS)
+    if total_bytes < PARALLEL_BYTES:
+        return 1
+    return max(1, min(usable_cpus(), MAX_JOBS))
+
+
+def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
+    """Split the rules into `jobs` shares of about equal work, keeping their order in each.
+
+    A rule's work grows with the statement kinds it looks at, so that is its weight; each rule
+    goes, heaviest first, to the lightest share so far.
+    """
+    shares: list[list[Rule]] = [[] for _ in range(jobs)]
+    weights = [0] * jobs
+    for rule in sorted(rules, key=lambda r: -len(r.nodes)):
+        lightest = weights.index(min(weights))
+        shares[lightest].append(rule)
+        weights[lightest] += len(rule.nodes)
+    order = {id(rule): number for number, rule in enumerate(rules)}
+    return [sorted(share, key=lambda r: order[id(r)]) for share in shares if share]
+
+
+def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> list[Share]:
+    """`run` each share: the first in this process, the others in forked children."""
+    children = []
+    for share in shares[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run its share, send it, leave without cleanup handlers
+            os.close(read_end)
+            code = 0
+            try:
+                payload = pickle.dumps(run(share), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # the parent re-runs this share and reports the error
+                payload, code = b"", 1
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+            os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end, share))
+    results = [run(shares[0])]
+    for pid, read_end, share in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0 and payload:
+            results.append(pickle.loads(payload))  # our own child's bytes
+        else:
+            results.append(run(share))
+    return results
+
+
+def merge(results: list[Share]) -> list[Finding]:
+    """The findings of every share in the order one process would have produced them."""
+    keyed = [pair for share in results
+             for pair in zip(share.keys, share.findings, strict=True)]
+    keyed.sort(key=lambda pair: pair[0])
+    return [finding for _, finding in keyed]

@@ -1,0 +1,69 @@
+"""Sharing the rules between processes changes the time a lint takes, never its result."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dbarch.lint import parallel
+from dbarch.lint.config import LintConfig
+from dbarch.lint.run import enabled_rules, lint_paths
+
+FIXTURES = Path(__file__).parent / "fixtures"
+linux_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (Linux)")
+
+
+def _corpus(tmp_path: Path) -> list[str]:
+    """Every PostgreSQL statement of the lint corpus, as a few migration files."""
+    files = sorted((FIXTURES / "lint_corpus").rglob("*.sql"))
+    pg = [f for f in files if "mysql" not in f.as_posix()]
+    assert len(pg) > 3
+    out = []
+    for number, chunk in enumerate([pg[: len(pg) // 2], pg[len(pg) // 2:]]):
+        path = tmp_path / f"{number:04d}_part.sql"
+        path.write_text("\n".join(f.read_text() for f in chunk))
+        out.append(str(path))
+    return out
+
+
+@linux_fork
+@pytest.mark.parametrize("enable", [[], ["all"]])
+def test_two_and_three_processes_find_what_one_finds(tmp_path: Path, enable: list[str]) -> None:
+    paths = _corpus(tmp_path)
+    one = lint_paths(paths, LintConfig(enable=enable, jobs=1))
+    assert len(one.findings) > 50
+    for jobs in (2, 3):
+        many = lint_paths(paths, LintConfig(enable=enable, jobs=jobs))
+        assert many.as_dict() == one.as_dict()
+
+
+@linux_fork
+def test_a_failing_child_leaves_its_share_to_the_parent() -> None:
+    def run(share: list[object]) -> parallel.Share:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return parallel.Share(keys=[(0, 0, len(share), 0)], findings=[len(share)])  # type: ignore[list-item]
+
+    parent = os.getpid()
+    results = parallel.run_shares([[1], [1, 2]], run)  # type: ignore[list-item]
+    assert [r.findings for r in results] == [[1], [2]]
+
+
+def test_shares_are_balanced_and_keep_rule_order() -> None:
+    rules = enabled_rules(LintConfig(enable=["all"]))
+    shares = parallel.deal(rules, 2)
+    assert sorted(r.code for s in shares for r in s) == sorted(r.code for r in rules)
+    weights = [sum(len(r.nodes) for r in share) for share in shares]
+    assert max(weights) - min(weights) <= max(len(r.nodes) for r in rules)
+    for share in shares:
+        assert [r.code for r in share] == sorted(r.code for r in share)
+
+
+def test_small_inputs_and_explicit_choices() -> None:
+    assert parallel.choose_jobs(0, 10_000) == 1
+    assert parallel.choose_jobs(1, 10**9) == 1
+    if hasattr(os, "fork") and parallel.usable_cpus() > 1:
+        assert parallel.choose_jobs(0, 10**9) >= 2
+    assert parallel.choose_jobs(99, 10) <= parallel.MAX_JOBS
