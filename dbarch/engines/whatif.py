@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Self
 
+import pglast
 import psycopg
 from psycopg import sql as pgsql
 
@@ -200,12 +201,16 @@ class HypoPGOracle:
         key = _key(query)
         if key in self._failed:
             raise UnplannableQuery(query, self._failed[key])
+        text = _statement(query)
+        if text is None:
+            self._failed[key] = "not one SQL statement"
+            raise UnplannableQuery(query, self._failed[key])
         self._apply(config)
         base = not config  # the base plan also tells which relations the query reads
         options = pgsql.SQL("(VERBOSE, FORMAT JSON)" if base else "(FORMAT JSON)")
         self.calls += 1
         try:
-            document = self._plan(query, options)
+            document = self._plan(query, text, options)
         except psycopg.Error as exc:
             if self.conn.broken:
                 raise fail(self.url, f"planning {query.label or 'a query'} failed", exc) from exc
@@ -221,19 +226,19 @@ class HypoPGOracle:
         self._cache[(key, config)] = estimate
         return estimate
 
-    def _plan(self, query: Query, options: pgsql.Composable) -> list[dict[str, Any]]:
-        text = query.sql.strip().rstrip(";")
+    def _plan(self, query: Query, text: str, options: pgsql.Composable) -> list[dict[str, Any]]:
+        explain = pgsql.SQL("EXPLAIN {} ").format(options).as_string(self.conn)
         if query.parameters <= 0:
-            explain = pgsql.SQL("EXPLAIN {} ").format(options).as_string(self.conn) + text
-            return self.conn.execute(explain.encode()).fetchone()[0]
-        self.conn.execute(f"PREPARE {_PREPARED} AS {text}".encode())
+            return self.conn.execute((explain + text).encode()).fetchone()[0]
         try:
+            self.conn.execute(f"PREPARE {_PREPARED} AS {text}".encode())
             nulls = ", ".join(["NULL"] * query.parameters)
-            explain = pgsql.SQL("EXPLAIN {} ").format(options).as_string(self.conn)
             return self.conn.execute(f"{explain}EXECUTE {_PREPARED}({nulls})").fetchone()[0]
         finally:
+            # Whether or not PREPARE got that far: the next query takes the same name.
             if not self.conn.broken:
-                self.conn.execute(f"DEALLOCATE {_PREPARED}")
+                with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                    self.conn.execute(f"DEALLOCATE {_PREPARED}")
 
     def _apply(self, config: frozenset[IndexCandidate]) -> None:
         """Make exactly `config` the hypothetical indexes of the session."""
@@ -265,6 +270,16 @@ class HypoPGOracle:
         self.created += 1
         self._live[candidate] = int(row[0])
         return int(row[0])
+
+
+def _statement(query: Query) -> str | None:
+    """The query's one statement without its `;`; None for none, several, or an unterminated
+    string (PostgreSQL's scanner, not the parser: quick, and the server judges the rest)."""
+    try:
+        statements = pglast.split(query.sql, with_parser=False)
+    except pglast.parser.ParseError:
+        return None
+    return statements[0] if len(statements) == 1 else None
 
 
 def _key(query: Query) -> str:
