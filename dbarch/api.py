@@ -17,7 +17,9 @@ from dbarch.errors import InputError, Problem
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from dbarch.advisor.advise import Advice
     from dbarch.design.result import Design
+    from dbarch.engines.advisor import Validation
     from dbarch.lint.run import LintReport
     from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
@@ -361,3 +363,84 @@ def _label(where: str) -> str:
     from dbarch.engines.introspect import is_url
 
     return redact(where) if is_url(where) else Path(where).name
+
+
+def indexes(
+    db: str,
+    *,
+    workload: str | Path | None = None,
+    from_stats: bool = False,
+    log: str | Path | None = None,
+    budget: str | int | None = None,
+    max_indexes: int | None = None,
+    stats_limit: int = 500,
+    install_hypopg: bool = False,
+    validate: bool = False,
+    keep: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IndexAdvice:
+    """Recommend indexes for a PostgreSQL workload (`dbarch indexes`).
+
+    The workload comes from exactly one of: a SQL file (`workload`, `-- weight: N` and
+    `-- name: label` comments before a statement), pg_stat_statements (`from_stats`), or a
+    log with log_min_duration_statement lines (`log`). Each query shape is planned with HypoPG's
+    hypothetical indexes on `db` (nothing is created there), candidates are chosen within
+    `budget` (bytes, or `2GB`) and `max_indexes`, and the existing indexes are judged. With
+    `validate`, the recommended indexes are built for real (CONCURRENTLY), every query
+    re-planned, and the indexes dropped again unless `keep`.
+    """
+    from dbarch.advisor.select import Limits
+    from dbarch.advisor.workload import read_log, read_workload_file, workload_from_statements
+    from dbarch.engines import advisor
+    from dbarch.spec.quantities import parse_bytes
+
+    sources = [name for name, given in (("--workload", workload is not None),
+                                        ("--from-stats", from_stats), ("--log", log is not None))
+               if given]
+    if len(sources) != 1:
+        what = "no workload given" if not sources else f"{' and '.join(sources)} both given"
+        raise InputError([Problem("dbarch indexes", what, hint="give one of --workload "
+                                  "FILE.sql, --from-stats or --log postgresql.log")])
+    try:
+        limit_bytes = None if budget is None else parse_bytes(budget)
+    except ValueError as exc:
+        raise InputError([Problem("--budget", str(exc))]) from None
+    if workload is not None:
+        read = read_workload_file(workload)
+    elif log is not None:
+        read = read_log(log)
+    else:
+        from dbarch.engines.index_catalog import fetch_statements
+
+        rows = fetch_statements(db, limit=stats_limit)
+        read = workload_from_statements(
+            (r.queryid, r.query, r.calls, r.total_exec_time) for r in rows)
+    if not read.queries:
+        raise InputError([Problem(read.source or "workload", "no query to advise on",
+                                  hint="the workload holds only statements that are not "
+                                  "SELECT, INSERT, UPDATE or DELETE")])
+    limits = Limits(budget=limit_bytes, max_indexes=max_indexes)
+    advice, seconds = advisor.run_advice(db, read, limits, install=install_hypopg,
+                                         progress=progress)
+    result = IndexAdvice(advice=advice, seconds=seconds, source=read.source)
+    if validate:
+        result.validation = advisor.validate(db, advice, read.queries, keep=keep,
+                                             progress=progress)
+    return result
+
+
+@dataclasses.dataclass
+class IndexAdvice:
+    """What `dbarch indexes` prints: the advice, how long it took, and the validation."""
+
+    advice: Advice
+    seconds: float
+    source: str = ""
+    validation: Validation | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data = {"source": self.source, "seconds": round(self.seconds, 2),
+                **self.advice.as_dict()}
+        if self.validation is not None:
+            data["validation"] = self.validation.as_dict()
+        return data

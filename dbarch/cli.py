@@ -360,6 +360,77 @@ def _lint_docs(list_rules: bool, explain: str | None, dialect: str | None, fmt: 
     return EXIT_OK
 
 
+@main.command()
+@click.option("--db", required=True, metavar="URL",
+              help="The PostgreSQL database to advise (postgresql://…), with HypoPG installed. "
+              "Only hypothetical indexes are made there, in this session's memory; put the "
+              "schema first on the search_path with ?options=-csearch_path%3Dname.")
+@click.option("--workload", type=click.Path(dir_okay=False), metavar="FILE.sql",
+              help="The queries, one statement each; '-- weight: N' and '-- name: label' on "
+              "the lines before a statement set how often it runs and what to call it.")
+@click.option("--from-stats", is_flag=True,
+              help="Take the workload from pg_stat_statements (weight = calls).")
+@click.option("--log", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Take the workload from a PostgreSQL log with log_min_duration_statement "
+              "lines (weight = occurrences).")
+@click.option("--budget", metavar="SIZE", help="Most disk the new indexes may take: 500MB, 2GB.")
+@click.option("--max-indexes", type=click.IntRange(min=1), metavar="N",
+              help="Most indexes to recommend.")
+@click.option("--install-hypopg", is_flag=True,
+              help="CREATE EXTENSION hypopg in --db when it is missing (needs the package).")
+@click.option("--validate", is_flag=True,
+              help="Build the recommended indexes for real (CONCURRENTLY), re-plan every "
+              "query, then drop them. On a production database, prefer a scratch copy.")
+@click.option("--keep", is_flag=True, help="With --validate, keep the indexes built.")
+@FORMAT
+@handles_errors
+def indexes(db: str, workload: str | None, from_stats: bool, log: str | None,
+            budget: str | None, max_indexes: int | None, install_hypopg: bool, validate: bool,
+            keep: bool, fmt: str) -> int:
+    """Recommend indexes for a workload, each proven on the PostgreSQL planner.
+
+    Every query shape is planned with and without hypothetical indexes (HypoPG): candidates
+    come from its predicates, joins, ORDER BY and GROUP BY (composite, covering, partial and
+    expression indexes), and a greedy search prices each against those already chosen, within
+    --budget and --max-indexes, charging each index the cost of the writes that maintain it.
+    An index is recommended only when plans read it. Existing duplicate, redundant and unused
+    indexes are listed with the DROP that removes each.
+
+    \b
+      dbarch indexes --db postgresql://app@localhost/shop --workload queries.sql
+      dbarch indexes --db postgresql://app@localhost/shop --from-stats --budget 2GB
+      dbarch indexes --db ... --log postgresql.log --max-indexes 5 --format json
+
+    Exit code: 0 when nothing is to change, 1 when indexes are recommended or can be dropped,
+    2 on bad input or an unreachable server.
+    """
+    from dbarch import api
+
+    progress = None
+    if fmt == "text":
+        from rich.console import Console
+        from rich.markup import escape
+
+        err = Console(stderr=True)
+
+        def progress(message: str) -> None:
+            err.print(f"[dim]… {escape(message)}[/]", highlight=False)
+
+    result = api.indexes(db, workload=workload, from_stats=from_stats, log=log, budget=budget,
+                         max_indexes=max_indexes, install_hypopg=install_hypopg,
+                         validate=validate, keep=keep, progress=progress)
+    if fmt == "json":
+        from dbarch.report.json_lines import dumps
+
+        click.echo(dumps(result.as_dict()))
+    else:
+        from dbarch.report.indexes_text import render
+
+        click.echo(render(result), nl=False)
+    changes = result.advice.recommendations or result.advice.drops
+    return EXIT_FINDINGS if changes else EXIT_OK
+
+
 @main.group()
 def migrate() -> None:
     """Zero-downtime migrations: plan a schema change, rehearse a migration under load."""

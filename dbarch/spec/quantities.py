@@ -139,3 +139,20 @@ def human_bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{int(n)} B"
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20,
+               "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+               "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+
+
+def parse_bytes(value: object) -> int:
+    """A size: `2GB`, `500 MB`, `1.5GiB`, `800k`, plain bytes. Units are binary (1 GB = 2^30
+    bytes), as PostgreSQL's own size settings and pg_size_pretty count them."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$", str(value))
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _BYTE_UNITS:
+        raise ValueError(f"expected a size such as 500MB or 2GB, got {value!r}")
+    return int(float(m.group(1)) * _BYTE_UNITS[unit])

@@ -1,0 +1,143 @@
+"""`dbarch indexes` on a live PostgreSQL: read the schema, the existing indexes and (with
+--from-stats) the statements, plan the workload with HypoPG, and optionally build the advice
+for real to confirm it (`--validate`).
+
+The advice itself is pure (`dbarch.advisor.advise`); this module only fetches and measures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+
+from dbarch.advisor.advise import Advice, advise
+from dbarch.advisor.candidate import IndexCandidate
+from dbarch.advisor.query import Query
+from dbarch.advisor.select import Limits
+from dbarch.advisor.workload import Workload
+from dbarch.engines.index_catalog import fail, fetch_indexes, session
+from dbarch.engines.whatif import HypoPGOracle
+from dbarch.errors import EngineError, Problem
+
+Progress = Callable[[str], None]
+
+
+def run_advice(db: str, workload: Workload, limits: Limits, *, install: bool = False,
+               progress: Progress | None = None) -> tuple[Advice, float]:
+    """The advice for `workload` on the database at `db`, and the seconds it took."""
+    from dbarch.advisor.candidates import generate
+    from dbarch.engines.introspect import introspect
+
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    say("reading the schema and the existing indexes")
+    schema = introspect(db).schema
+    namespace = current_schema(db)
+    tables = {f"{namespace}.{table.name}": table for table in schema.tables}
+    existing = fetch_indexes(db)
+    with HypoPGOracle.connect(db, install=install) as oracle:
+        say(f"planning {len(workload.queries)} queries without new indexes")
+        queries, unplannable = oracle.screen(workload.queries)
+        say(f"what-if search over the candidates of {len(queries)} queries")
+        advice = advise(queries, lambda qs: generate(qs, tables), oracle, limits, existing)
+    advice.problems = [*workload.problems, *unplannable]
+    return advice, time.perf_counter() - started
+
+
+def current_schema(url: str) -> str:
+    """The schema unqualified names resolve to first on this connection."""
+    with session(url) as conn:
+        row = conn.execute("SELECT current_schema()").fetchone()
+    if row is None or row[0] is None:
+        raise EngineError(f"{url}: no current schema (the search_path names none that exists)")
+    return str(row[0])
+
+
+@dataclass
+class Validation:
+    """The recommended indexes built for real, and the plans with them."""
+
+    built: list[str] = field(default_factory=list)
+    costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # label → before, after
+    unused: list[str] = field(default_factory=list)  # built, but no plan reads it
+    problems: list[Problem] = field(default_factory=list)
+    kept: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"built": self.built, "kept": self.kept, "unused": self.unused,
+                "costs": {k: {"before": round(b, 2), "after": round(a, 2)}
+                          for k, (b, a) in self.costs.items()},
+                "notices": [p.as_dict() for p in self.problems]}
+
+
+def validate(db: str, advice: Advice, queries: list[Query], *, keep: bool = False,
+             progress: Progress | None = None) -> Validation:
+    """Create each recommended index (CONCURRENTLY: no write is blocked), ANALYZE nothing,
+    re-plan every query, and drop the indexes again unless `keep`."""
+    say = progress or (lambda message: None)
+    result = Validation(kept=keep)
+    conn = psycopg.connect(db, autocommit=True)
+    created: list[tuple[IndexCandidate, str]] = []
+    try:
+        before = {q.fingerprint: _cost(conn, q) for q in queries}
+        for rec in advice.recommendations:
+            name = rec.candidate.name
+            say(f"building {name}")
+            try:
+                conn.execute(rec.candidate.ddl(name=name).encode())
+            except psycopg.Error as exc:
+                result.problems.append(Problem(name, f"could not be built: {exc}".strip()))
+                continue
+            created.append((rec.candidate, name))
+            result.built.append(name)
+        used: set[str] = set()
+        for query in queries:
+            after, names = _plan(conn, query)
+            used |= names
+            result.costs[query.label or query.fingerprint] = (before[query.fingerprint], after)
+        result.unused = [name for _, name in created if name not in used]
+    except psycopg.Error as exc:
+        raise fail(db, "validating the advice failed", exc) from exc
+    finally:
+        if not keep:
+            for candidate, name in created:
+                schema = candidate.table.rsplit(".", 1)[0] if "." in candidate.table else None
+                ident = (pgsql.Identifier(schema, name) if schema else pgsql.Identifier(name))
+                try:
+                    conn.execute(pgsql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(ident))
+                except psycopg.Error as exc:
+                    result.problems.append(Problem(name, f"could not be dropped: {exc}"))
+        conn.close()
+    return result
+
+
+def _plan(conn: psycopg.Connection[Any], query: Query) -> tuple[float, set[str]]:
+    if query.parameters:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(b"PREPARE dbarch_validate AS " + query.sql.encode())
+        nulls = ", ".join(["NULL"] * query.parameters)
+        try:
+            row = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE dbarch_validate({nulls})"
+                               .encode()).fetchone()
+        finally:
+            conn.execute("DEALLOCATE dbarch_validate")
+    else:
+        row = conn.execute(b"EXPLAIN (FORMAT JSON) " + query.sql.encode()).fetchone()
+    top = row[0][0]["Plan"] if row else {}
+    names: set[str] = set()
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        if "Index Name" in node:
+            names.add(node["Index Name"])
+        stack.extend(node.get("Plans", []))
+    return float(top.get("Total Cost", 0.0)), names
+
+
+def _cost(conn: psycopg.Connection[Any], query: Query) -> float:
+    return _plan(conn, query)[0]
