@@ -130,8 +130,8 @@ def _partial(use: TableUse, ranges: list[str], order: list[str]) -> IndexCandida
     tested = {c.key for c in constants}
     keys = [k for k in use.equality if k not in tested]
     keys += ranges[:1] if ranges else order
-    # nothing else to key on: a join's lookup column, else the tested column itself
-    keys = keys or [j for j in use.joins if j not in tested][:1] or [constants[0].key]
+    if not keys:
+        keys = list(order) or [constants[0].key]
     where = " AND ".join(dict.fromkeys(c.sql for c in constants))
     return IndexCandidate(use.table, tuple(keys), where=where)
 
