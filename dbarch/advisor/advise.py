@@ -124,7 +124,10 @@ def advise(queries: list[Query], generate: Generator, oracle: CostOracle, limits
     advice = _report(queries, selection, limits)
     advice.candidates = len(pool)
     advice.rejected = len(selection.rejected)
-    advice.drops = judge(existing)
+    # An index the workload's own plans read today is not unused, whatever the statistics say
+    # (they may have been reset, or the workload may be new).
+    in_use = {name for q in queries for name in oracle.estimate(q, ()).existing}
+    advice.drops = judge(existing, in_use=in_use)
     advice.whatif_calls = oracle.calls
     return advice
 

@@ -18,7 +18,7 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class IndexCandidate:
     """A B-tree (or other method) index on `table`.
 
@@ -34,6 +34,13 @@ class IndexCandidate:
     include: tuple[str, ...] = ()
     where: str | None = None
     method: str = "btree"
+
+    def __lt__(self, other: IndexCandidate) -> bool:
+        """A stable order (table, keys, …) so configurations sort the same in every run."""
+        return self._order() < other._order()
+
+    def _order(self) -> tuple[str, tuple[str, ...], tuple[str, ...], str, str]:
+        return (self.table, self.keys, self.include, self.where or "", self.method)
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ Pure: the indexes come in as `ExistingIndex` values, read from a live PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,19 +101,29 @@ class DropCandidate:
         }
 
 
-def judge(indexes: Iterable[ExistingIndex]) -> list[DropCandidate]:
+def judge(indexes: Iterable[ExistingIndex],
+          in_use: Iterable[str] = ()) -> list[DropCandidate]:
     """The indexes that can go, each once, by the first reason that holds: duplicate, then
-    redundant, then unused. Ordered by table, then by the bytes each frees (largest first)."""
+    redundant, then unused. Ordered by table, then by the bytes each frees (largest first).
+
+    `in_use` names (bare) indexes the workload's plans read: never unused, whatever the scan
+    counter says (statistics reset, or a workload the server has not seen yet).
+    """
     indexes = list(indexes)
+    used_now = set(in_use)
+
+    def _unused(index: ExistingIndex) -> bool:
+        return _no_scans(index) and index.name.rsplit(".", 1)[-1] not in used_now
+
     found: dict[str, DropCandidate] = {}
     for drop in _duplicates(indexes):
         found.setdefault(drop.index.name, drop)
     kept = [i for i in indexes if i.name not in found]
-    for drop in _redundant(kept):
+    for drop in _redundant(kept, _unused):
         found.setdefault(drop.index.name, drop)
     # The index a used duplicate or prefix gives way to takes over its scans: it stays, even
     # at no scan so far (else both would go, and with them every lookup they served).
-    heirs = {d.other.name for d in found.values() if d.other and d.index.idx_scan != 0}
+    heirs = {d.other.name for d in found.values() if d.other and not _unused(d.index)}
     for index in indexes:
         if index.name not in found and index.name not in heirs and _unused(index):
             since = (f"since {index.stats_since:%Y-%m-%d %H:%M}" if index.stats_since
@@ -154,7 +164,8 @@ def _duplicates(indexes: Sequence[ExistingIndex]) -> list[DropCandidate]:
     return drops
 
 
-def _redundant(indexes: Sequence[ExistingIndex]) -> list[DropCandidate]:
+def _redundant(indexes: Sequence[ExistingIndex],
+               _unused: Callable[[ExistingIndex], bool]) -> list[DropCandidate]:
     drops = []
     for index in indexes:
         # The longer index does not enforce uniqueness on the prefix: a unique one stays.
@@ -175,7 +186,7 @@ def _redundant(indexes: Sequence[ExistingIndex]) -> list[DropCandidate]:
     return drops
 
 
-def _unused(index: ExistingIndex) -> bool:
+def _no_scans(index: ExistingIndex) -> bool:
     return index.idx_scan == 0 and not index.enforces
 
 

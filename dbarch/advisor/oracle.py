@@ -20,6 +20,17 @@ class Estimate:
 
     cost: float  # total cost of the plan's top node
     used: frozenset[IndexCandidate]  # the hypothetical indexes the plan reads
+    existing: frozenset[str] = frozenset()  # the real indexes it reads, by bare name
+
+
+class CandidateRefused(Exception):
+    """The planner cannot consider this candidate at all (HypoPG refused to create it: say,
+    an expression that is not IMMUTABLE); the advisor drops it with the reason."""
+
+    def __init__(self, candidate: IndexCandidate, reason: str) -> None:
+        super().__init__(f"{candidate}: {reason}")
+        self.candidate = candidate
+        self.reason = reason
 
 
 class CostOracle(Protocol):

@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any
 
 from dbarch.advisor.candidate import IndexCandidate
-from dbarch.advisor.oracle import CostOracle, Estimate
+from dbarch.advisor.oracle import CandidateRefused, CostOracle, Estimate
 from dbarch.advisor.query import Query
 
 
@@ -111,13 +111,19 @@ class Workload:
 def select(workload: Workload, candidates: Iterable[IndexCandidate], limits: Limits) -> Selection:
     """The configuration of `candidates` with the lowest workload cost found within `limits`."""
     pool = sorted(set(candidates))
-    sizes = {c: workload.oracle.size(c) for c in pool}
     before = {q.fingerprint: workload.estimate(q, ()).cost for q in workload.queries}
     rejected: dict[IndexCandidate, str] = {}
     useful = []
+    sizes: dict[IndexCandidate, int] = {}
     for candidate in pool:  # alone, does the planner use it at all?
-        if any(candidate in workload.estimate(q, [candidate]).used
-               for q in workload.on_table(candidate.table)):
+        try:
+            sizes[candidate] = workload.oracle.size(candidate)
+            used = any(candidate in workload.estimate(q, [candidate]).used
+                       for q in workload.on_table(candidate.table))
+        except CandidateRefused as exc:
+            rejected[candidate] = f"the planner cannot consider it: {exc.reason}"
+            continue
+        if used:
             useful.append(candidate)
         else:
             rejected[candidate] = "the planner uses it for no query of the workload"

@@ -20,6 +20,7 @@ from dbarch.advisor.candidate import IndexCandidate
 from dbarch.advisor.query import Query
 from dbarch.advisor.select import Limits
 from dbarch.advisor.workload import Workload
+from dbarch.engines.base import redact
 from dbarch.engines.index_catalog import fail, fetch_indexes, session
 from dbarch.engines.whatif import HypoPGOracle
 from dbarch.errors import EngineError, Problem
@@ -37,25 +38,33 @@ def run_advice(db: str, workload: Workload, limits: Limits, *, install: bool = F
     started = time.perf_counter()
     say("reading the schema and the existing indexes")
     schema = introspect(db).schema
-    namespace = current_schema(db)
+    namespace, c_collation = _session_facts(db)
     tables = {f"{namespace}.{table.name}": table for table in schema.tables}
-    existing = fetch_indexes(db)
+    # Judge the indexes of the schemas the workload reads, not every schema on the server.
+    scope = {namespace} | {t.rsplit(".", 1)[0] for q in workload.queries for t in q.tables
+                           if "." in t}
+    existing = [i for i in fetch_indexes(db) if i.table.rsplit(".", 1)[0] in scope]
     with HypoPGOracle.connect(db, install=install) as oracle:
         say(f"planning {len(workload.queries)} queries without new indexes")
         queries, unplannable = oracle.screen(workload.queries)
         say(f"what-if search over the candidates of {len(queries)} queries")
-        advice = advise(queries, lambda qs: generate(qs, tables), oracle, limits, existing)
+        advice = advise(queries, lambda qs: generate(qs, tables, search_path=(namespace,),
+                                                     c_collation=c_collation),
+                        oracle, limits, existing)
     advice.problems = [*workload.problems, *unplannable]
     return advice, time.perf_counter() - started
 
 
-def current_schema(url: str) -> str:
-    """The schema unqualified names resolve to first on this connection."""
+def _session_facts(url: str) -> tuple[str, bool]:
+    """The schema unqualified names resolve to, and whether text sorts bytewise (collation C,
+    where a LIKE 'prefix%' can use a plain B-tree)."""
     with session(url) as conn:
-        row = conn.execute("SELECT current_schema()").fetchone()
+        row = conn.execute("SELECT current_schema(), datcollate IN ('C', 'POSIX') "
+                           "FROM pg_database WHERE datname = current_database()").fetchone()
     if row is None or row[0] is None:
-        raise EngineError(f"{url}: no current schema (the search_path names none that exists)")
-    return str(row[0])
+        raise EngineError(f"{redact(url)}: no current schema (the search_path names no schema "
+                          "that exists)")
+    return str(row[0]), bool(row[1])
 
 
 @dataclass

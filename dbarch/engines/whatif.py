@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from dbarch.advisor.candidate import IndexCandidate
-from dbarch.advisor.oracle import Estimate
+from dbarch.advisor.oracle import CandidateRefused, Estimate
 from dbarch.advisor.query import Query
 from dbarch.engines.base import redact
 from dbarch.engines.index_catalog import fail, session
@@ -51,13 +51,13 @@ class UnplannableQuery(EngineError):
                        hint="the query is left out of the advice")
 
 
-class UnusableCandidate(EngineError):
+class UnusableCandidate(EngineError, CandidateRefused):
     """HypoPG refused to create a candidate (an access method it does not simulate, a column
-    that is not there); the advisor drops the candidate."""
+    that is not there, an expression that is not IMMUTABLE); the advisor drops the candidate."""
 
     def __init__(self, candidate: IndexCandidate, message: str) -> None:
-        self.candidate = candidate
-        super().__init__(f"hypothetical index {candidate} refused: {message}")
+        CandidateRefused.__init__(self, candidate, message)
+        self.args = (f"hypothetical index {candidate} refused: {message}",)
 
 
 class HypoPGOracle:
@@ -220,9 +220,12 @@ class HypoPGOracle:
         top = document[0]["Plan"]
         by_oid = {oid: candidate for candidate, oid in self._live.items()}
         used = frozenset(by_oid[oid] for oid in _hypothetical_oids(top) if oid in by_oid)
+        real = frozenset(str(node["Index Name"]) for node in _nodes(top)
+                         if "Index Name" in node
+                         and not _HYPOTHETICAL.match(str(node["Index Name"])))
         if base:
             self._relations[key] = frozenset(_relations(top))
-        estimate = Estimate(cost=float(top["Total Cost"]), used=used & config)
+        estimate = Estimate(cost=float(top["Total Cost"]), used=used & config, existing=real)
         self._cache[(key, config)] = estimate
         return estimate
 
