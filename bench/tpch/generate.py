@@ -527,33 +527,43 @@ def _lineitem_statement(draws: _Draws, n: dict[str, int], d: dict[str, Any]) -> 
 
 def _fill(url: str, schema: str, scale: float, seed: int, say: Callable[[str], None]) -> None:
     """Run the inserts on two connections (the machine's two CPUs): lineitem on one, the
-    other tables on the other, then the keys, then VACUUM ANALYZE."""
+    other tables on the other, each building its tables' primary keys; then VACUUM ANALYZE."""
     statements = table_statements(scale, seed)
     _tables, keys = schema_script()
-    big = ["lineitem"]
-    rest = [t for t in TABLES if t not in big]
+    groups = [["lineitem"], [t for t in TABLES if t != "lineitem"]]
 
-    def run(tables: list[str]) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
-            # sorts and the lateral aggregate stay in memory; no parallel plan to wait on
-            conn.execute("SET work_mem = '256MB'")
-            conn.execute("SET maintenance_work_mem = '512MB'")
-            conn.execute("SET synchronous_commit = off")
-            # compiling the big expressions costs more than it saves at small scales
-            conn.execute("SET jit = off")
+    def connect() -> psycopg.Connection:
+        conn = psycopg.connect(url, autocommit=True)
+        conn.execute(sql.SQL("SET search_path = {}").format(sql.Identifier(schema)))
+        # the lateral aggregate and the key builds stay in memory. (No synchronous_commit =
+        # off: VACUUM cannot mark pages all-visible while the inserting commit is unflushed.)
+        conn.execute("SET work_mem = '256MB'")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        # compiling the big expressions costs more than it saves at small scales
+        conn.execute("SET jit = off")
+        return conn
+
+    def insert(tables: list[str]) -> None:
+        with connect() as conn:
             for table in tables:
                 started = time.perf_counter()
                 conn.execute(statements[table])
                 say(f"{schema}.{table}: {time.perf_counter() - started:.1f} s")
             for statement in _statements_for(keys, tables):
                 conn.execute(statement)
+
+    def vacuum(tables: list[str]) -> None:
+        with connect() as conn:
             for table in tables:
                 conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
-            say(f"{schema}: keys and VACUUM ANALYZE of {', '.join(tables)} done")
+            say(f"{schema}: VACUUM ANALYZE of {', '.join(tables)} done")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(run, big), pool.submit(run, rest)]:
+        for future in [pool.submit(insert, group) for group in groups]:
+            future.result()
+        # only once every insert has committed: an open inserting transaction on the other
+        # connection would keep VACUUM from marking these pages all-visible
+        for future in [pool.submit(vacuum, group) for group in groups]:
             future.result()
 
 
