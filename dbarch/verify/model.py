@@ -37,6 +37,50 @@ class PatternCheck(BaseModel):
     )
 
 
+class AdvisedPattern(BaseModel):
+    """One access pattern a recommended index serves, with its planner cost before → after."""
+
+    pattern: str
+    cost_before: float
+    cost_after: float
+
+
+class AdvisedIndex(BaseModel):
+    """An index the advisor would add to the design."""
+
+    statement: str = Field(description="CREATE INDEX CONCURRENTLY …;")
+    size_bytes: int = Field(0, description="HypoPG's size estimate on the sample rows")
+    patterns: list[AdvisedPattern] = Field(default_factory=list)
+
+
+class IdleIndex(BaseModel):
+    """A designed index that no access pattern's plan reads."""
+
+    index: str = Field(description="Its name, without the run's throwaway schema")
+    reason: str = Field(description="unused, redundant or duplicate (the advisor's judgement)")
+    detail: str = ""
+
+
+class AdvisorCheck(BaseModel):
+    """The index advisor (`dbarch indexes`' engine) run over the access patterns as the
+    workload, on the sample rows. Evidence beside the checks, never part of ok."""
+
+    add: list[AdvisedIndex] = Field(default_factory=list)
+    idle: list[IdleIndex] = Field(default_factory=list)
+    patterns: int = Field(0, description="Access patterns the advisor planned")
+    cost_before: float | None = Field(None, description="Weighted planner cost as designed")
+    cost_after: float | None = Field(None, description="… with the advised indexes added")
+    relative_cost: float | None = Field(None, description="cost_after / cost_before")
+    whatif_calls: int = 0
+    candidates: int = Field(0, description="Candidate indexes the what-if search priced")
+    notices: list[str] = Field(
+        default_factory=list, description="Patterns left out of the workload, and why"
+    )
+    note: str | None = Field(
+        None, description="Why the advisor did not run (HypoPG not available, an error)"
+    )
+
+
 class EngineReport(BaseModel):
     engine: str = Field(description="sqlite, postgresql, mariadb")
     url: str = Field(description="Where it ran, password removed")
@@ -49,6 +93,9 @@ class EngineReport(BaseModel):
     tables: int = 0
     rows_loaded: int = 0
     checks: list[PatternCheck] = Field(default_factory=list)
+    advisor: AdvisorCheck | None = Field(
+        None, description="PostgreSQL only: what the index advisor says of the designed indexes"
+    )
 
     @property
     def ok(self) -> bool:

@@ -22,6 +22,7 @@ from dbarch.errors import EngineError
 from dbarch.render.query import render_query
 from dbarch.schema.model import AccessQuery, FilterOp, Schema
 from dbarch.spec.model import Spec
+from dbarch.verify.advisor import advise_design
 from dbarch.verify.model import EngineReport, PatternCheck, VerifyReport
 from dbarch.verify.params import choose_params
 from dbarch.verify.sample import MIN_ROWS, Sample, generate
@@ -118,6 +119,10 @@ def _run(
     engine.analyze()
     for q in schema.queries:
         report.checks.append(check_pattern(engine, schema, q, sample))
+    if engine.name == "postgresql":
+        # The same engine as `dbarch indexes`, with the patterns as the workload: evidence on
+        # the sample rows beside the checks, never part of ok.
+        report.advisor = advise_design(engine, schema, report.checks)
 
 
 def check_pattern(engine: Engine, schema: Schema, q: AccessQuery, sample: Sample) -> PatternCheck:
