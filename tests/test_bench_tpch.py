@@ -36,12 +36,14 @@ MAY_BE_EMPTY = {"q02", "q07", "q08", "q11", "q18", "q20"}
 
 
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[tuple[str, dict[str, dict[str, int]]]]:
-    """(schema, what load returned) for one small load, dropped afterwards."""
+def loaded() -> Iterator[tuple[str, dict[str, dict[str, int]], list[str]]]:
+    """(schema, what load returned, its progress messages) for one small load, dropped
+    afterwards."""
     schema = f"tpch_test_{uuid.uuid4().hex[:10]}"
-    stats = generate.load(POSTGRESQL_URL, SCALE, schema, seed=SEED)
+    messages: list[str] = []
+    stats = generate.load(POSTGRESQL_URL, SCALE, schema, seed=SEED, progress=messages.append)
     try:
-        yield schema, stats
+        yield schema, stats, messages
     finally:
         generate.drop(POSTGRESQL_URL, schema)
 
@@ -177,7 +179,11 @@ def test_settled_like_a_real_database(db: psycopg.Connection, loaded: tuple[str,
     """Statistics, all-visible pages and rows in key order, as after a dbgen load."""
     row = db.execute("""SELECT reltuples, relallvisible, relpages FROM pg_class
                         WHERE oid = 'lineitem'::regclass""").fetchone()
-    assert row is not None and row[0] > 0 and row[1] == row[2]
+    assert row is not None and row[0] > 0
+    # other sessions share the server: a snapshot of theirs older than the load, open past the
+    # generator's wait, legitimately leaves pages not all-visible, and the load says so
+    waited_in_vain = any("older transaction" in m for m in loaded[2])
+    assert row[1] == row[2] or waited_in_vain, loaded[2]
     correlation = _one(db, """SELECT correlation FROM pg_stats WHERE schemaname = current_schema()
                               AND tablename = 'lineitem' AND attname = 'l_orderkey'""")
     assert correlation > 0.99
@@ -194,7 +200,7 @@ def test_every_query_runs(db: psycopg.Connection) -> None:
 
 def test_load_is_idempotent_and_deterministic(db: psycopg.Connection,
                                               loaded: tuple[str, Any]) -> None:
-    schema, stats = loaded
+    schema, stats, _messages = loaded
 
     def files() -> dict[str, int]:
         return dict(db.execute(

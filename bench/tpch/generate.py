@@ -35,7 +35,9 @@ the data must not be used for a TPC-H result. What differs:
 Idempotent: the schema's comment records the generator version, scale, seed and state; a load
 finds a complete one for the same parameters and returns at once (unless force). Tables are
 VACUUM ANALYZEd at the end, so the planner sees row counts, statistics and all-visible pages
-as on a settled database.
+as on a settled database (for which the VACUUM waits, up to a minute, for other sessions'
+transactions older than the load to end: while one may not see the rows, no page is
+all-visible).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
+from pglast.parser import parse_sql_json
 from psycopg import sql
 from ruamel.yaml import YAML
 
@@ -75,6 +79,7 @@ ORDER_DAYS = 2405  # 1992-01-01 .. 1998-08-02 (ENDDATE - 151 days), inclusive: 2
 POOL_STRINGS = 4096
 POOL_LENGTH = 300
 MARKER_KEY = "dbarch_tpch"
+VISIBILITY_WAIT = 60.0  # seconds to wait for other sessions' older snapshots before VACUUM
 
 # Each column drawing a random value has its own stream, so no two columns are correlated.
 _STREAMS = (
@@ -561,25 +566,60 @@ def _fill(url: str, schema: str, scale: float, seed: int, say: Callable[[str], N
     with ThreadPoolExecutor(max_workers=2) as pool:
         for future in [pool.submit(insert, group) for group in groups]:
             future.result()
-        # only once every insert has committed: an open inserting transaction on the other
-        # connection would keep VACUUM from marking these pages all-visible
+        # only once every insert has committed, and every snapshot older than the inserts is
+        # gone: VACUUM cannot mark a page all-visible while someone may not see its rows
+        _wait_for_older_snapshots(url, say)
         for future in [pool.submit(vacuum, group) for group in groups]:
             future.result()
 
 
+def _wait_for_older_snapshots(url: str, say: Callable[[str], None],
+                              timeout: float = VISIBILITY_WAIT) -> None:
+    """Wait until no other client of the database holds a snapshot or transaction older than
+    now (others share this server); after `timeout` seconds go on and say so."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_xact_id()").fetchone()
+        assert row is not None
+        horizon = row[0]
+        waiting = False
+        while True:
+            older = conn.execute(
+                """SELECT count(*) FROM pg_stat_activity
+                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                     AND datname = current_database()
+                     AND (age(backend_xmin) > age(xid(%(h)s::xid8))
+                          OR age(backend_xid) > age(xid(%(h)s::xid8)))""",
+                {"h": str(horizon)}).fetchone()
+            if older is None or older[0] == 0:
+                return
+            if not waiting:
+                say(f"waiting for {older[0]} older transaction(s) to end before VACUUM")
+                waiting = True
+            if time.monotonic() > deadline:
+                say(f"warning: {older[0]} older transaction(s) still open after {timeout:.0f} s;"
+                    " VACUUM will leave some pages not all-visible")
+                return
+            time.sleep(0.2)
+
+
+def _key_statements(keys_script: str) -> list[tuple[str, str, str]]:
+    """(table, constraint type, statement) for each ALTER TABLE of the keys script, read
+    with PostgreSQL's parser: CONSTR_PRIMARY or CONSTR_FOREIGN."""
+    found = []
+    for statement in pglast.split(keys_script):
+        parsed = json.loads(parse_sql_json(statement))["stmts"][0]["stmt"]["AlterTableStmt"]
+        for command in parsed["cmds"]:
+            constraint = command["AlterTableCmd"]["def"]["Constraint"]
+            found.append((parsed["relation"]["relname"], constraint["contype"], statement))
+    return found
+
+
 def _statements_for(keys_script: str, tables: list[str]) -> list[str]:
-    """The ALTER TABLE statements of the keys script that change one of `tables`: each
-    connection builds the primary keys of the tables it filled. Foreign keys, which lock
-    both ends, are left to _finish."""
-    statements = [s.strip() for s in keys_script.split(";") if s.strip()]
-    chosen = []
-    for statement in statements:
-        lines = [line for line in statement.splitlines() if not line.startswith("--")]
-        body = " ".join(lines).strip()
-        words = body.split()
-        if len(words) > 2 and words[2] in tables and "PRIMARY KEY" in body:
-            chosen.append(body)
-    return chosen
+    """The primary keys of `tables`: each connection builds those of the tables it filled.
+    Foreign keys, which lock both ends, are left to _finish."""
+    return [statement for table, kind, statement in _key_statements(keys_script)
+            if table in tables and kind == "CONSTR_PRIMARY"]
 
 
 def _finish(conn: psycopg.Connection, schema: str, wanted: dict[str, Any],
@@ -588,11 +628,9 @@ def _finish(conn: psycopg.Connection, schema: str, wanted: dict[str, Any],
     _tables, keys = schema_script()
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL search_path = {}").format(sql.Identifier(schema)))
-        for statement in (s.strip() for s in keys.split(";")):
-            body = " ".join(line for line in statement.splitlines()
-                            if not line.startswith("--")).strip()
-            if body and "FOREIGN KEY" in body:
-                conn.execute(body)
+        for _table, kind, statement in _key_statements(keys):
+            if kind == "CONSTR_FOREIGN":
+                conn.execute(statement)
         conn.execute("DROP TABLE _tpch_text")
         conn.execute("DROP FUNCTION _tpch_u(bigint, bigint, bigint, bigint)")
         _set_marker(conn, schema, {**wanted, "state": "complete"})
