@@ -6,9 +6,10 @@ every candidate against the configuration chosen so far). Each round, every rema
 is priced against the indexes already chosen, not alone: once an index on (customer_id) is in,
 a candidate on (customer_id, created_at) is worth only what it adds. The gain of a candidate is
 the weighted drop in the planner cost of the queries on its table, minus what it costs the
-workload's writes to maintain it; below 1% of the workload's cost (data/costs.yaml) an index is
-not worth its space. Two greedy passes run, one ranking by gain per byte (the
-better choice under a tight budget) and one by gain alone; the cheaper configuration wins. A
+workload's writes to maintain it; below 1% of the workload's cost as the indexes chosen before
+it leave it (data/costs.yaml), an index is not worth its space. Two greedy passes run, one
+ranking by gain per byte (the better choice under a tight budget) and one by gain alone; the
+cheaper configuration wins. A
 final pass removes any chosen index that no query plan reads any more, so nothing is
 recommended that the planner would not use.
 
@@ -18,6 +19,7 @@ what-if call only for the queries on the table a candidate is for.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -148,36 +150,53 @@ def select(workload: Workload, candidates: Iterable[IndexCandidate], limits: Lim
 
 def _greedy(workload: Workload, pool: list[IndexCandidate], sizes: dict[IndexCandidate, int],
             limits: Limits, *, per_byte: bool) -> list[IndexCandidate]:
+    """Greedy selection, evaluated lazily: a candidate's gain only shrinks as other indexes
+    join the configuration (they take over some of its queries), so a gain computed in an
+    earlier round bounds its gain now. Candidates wait in a heap by that bound; only the top
+    one is re-priced against the current configuration, and it is chosen when its fresh
+    score still beats every other bound. The choices are the plain greedy's wherever gains do
+    shrink, for a fraction of the what-if calls."""
     chosen: list[IndexCandidate] = []
     used_bytes = 0
     current = {q.fingerprint: workload.estimate(q, ()).cost for q in workload.queries}
-    floor = float(cost_data()["min_gain_share"]) * sum(
-        q.weight * cost for q in workload.queries for cost in [current[q.fingerprint]])
-    remaining = list(pool)
-    while remaining:
+    share = float(cost_data()["min_gain_share"])
+
+    def gain_of(candidate: IndexCandidate) -> float:
+        trial = [*chosen, candidate]
+        gain = sum(q.weight * (current[q.fingerprint] - workload.estimate(q, trial).cost)
+                   for q in workload.on_table(candidate.table))
+        return gain - workload.maintenance(candidate)
+
+    def score(candidate: IndexCandidate, gain: float) -> float:
+        return gain / max(sizes[candidate], 1) if per_byte else gain
+
+    heap: list[tuple[float, int, IndexCandidate]] = []
+    for order, candidate in enumerate(pool):
+        gain = gain_of(candidate)
+        if gain > 0:
+            heapq.heappush(heap, (-score(candidate, gain), order, candidate))
+    priced_in = {c: 0 for _, _, c in heap}  # the round each bound was computed in
+    while heap:
         if limits.max_indexes is not None and len(chosen) >= limits.max_indexes:
             break
-        best: tuple[float, IndexCandidate] | None = None
-        for candidate in remaining:
-            size = sizes[candidate]
-            if limits.budget is not None and used_bytes + size > limits.budget:
-                continue
-            trial = [*chosen, candidate]
-            gain = sum(q.weight * (current[q.fingerprint] - workload.estimate(q, trial).cost)
-                       for q in workload.on_table(candidate.table))
-            gain -= workload.maintenance(candidate)
-            if gain <= floor:
-                continue
-            score = gain / max(size, 1) if per_byte else gain
-            if best is None or score > best[0]:
-                best = (score, candidate)
-        if best is None:
-            break
-        pick = best[1]
-        chosen.append(pick)
-        used_bytes += sizes[pick]
-        remaining.remove(pick)
-        for q in workload.on_table(pick.table):
+        _, order, candidate = heapq.heappop(heap)
+        if limits.budget is not None and used_bytes + sizes[candidate] > limits.budget:
+            continue  # the budget only fills up: it will never fit
+        if priced_in[candidate] != len(chosen):
+            gain = gain_of(candidate)
+            if gain > 0:
+                priced_in[candidate] = len(chosen)
+                heapq.heappush(heap, (-score(candidate, gain), order, candidate))
+            continue
+        # priced against the current configuration and still on top: take it, if it is
+        # worth its space (measured against the workload as the chosen indexes leave it)
+        gain = gain_of(candidate)  # cached: the same configuration as when priced
+        floor = share * sum(q.weight * current[q.fingerprint] for q in workload.queries)
+        if gain <= floor:
+            continue
+        chosen.append(candidate)
+        used_bytes += sizes[candidate]
+        for q in workload.on_table(candidate.table):
             current[q.fingerprint] = workload.estimate(q, chosen).cost
     return chosen
 
