@@ -198,3 +198,34 @@ def test_cli_json_and_exit_codes(tmp_path: Path, schema: str) -> None:
     assert clean.exit_code == 0, clean.output
     bad = CliRunner().invoke(main, ["indexes", "--db", _url(schema)])
     assert bad.exit_code == 2 and "no workload given" in bad.output
+
+
+def test_workload_from_pg_stat_statements(schema: str) -> None:
+    with psycopg.connect(_url(schema), autocommit=True) as conn:
+        (where,) = conn.execute(  # type: ignore[misc]
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = 'pg_stat_statements'").fetchone()
+        conn.execute(f"SELECT {where}.pg_stat_statements_reset()")
+        for tenant in (3, 5, 8, 13, 21):
+            conn.execute("SELECT * FROM accounts WHERE tenant = %s", (tenant,))
+    result = api.indexes(_url(schema), from_stats=True)
+    served = {q.label: r.candidate.keys for r in result.advice.recommendations
+              for q in r.queries}
+    assert ("tenant",) in served.values()
+    (query,) = [q for r in result.advice.recommendations for q in r.queries
+                if r.candidate.keys == ("tenant",)]
+    assert query.weight == 5 and "$1" in query.sql  # one shape, five calls, planned generically
+
+
+def test_workload_from_a_duration_log(tmp_path: Path, schema: str) -> None:
+    log = tmp_path / "postgresql.log"
+    log.write_text(
+        "2026-11-26 01:00:00.123 UTC [4242] LOG:  duration: 41.2 ms  statement: "
+        "SELECT * FROM accounts\n\tWHERE tenant = 17\n"
+        "2026-11-26 01:00:01.456 UTC [4242] LOG:  duration: 39.8 ms  execute <unnamed>: "
+        "SELECT * FROM accounts WHERE tenant = $1\n"
+        "2026-11-26 01:00:01.456 UTC [4242] DETAIL:  parameters: $1 = '99'\n")
+    result = api.indexes(_url(schema), log=log)
+    (rec,) = result.advice.recommendations
+    assert rec.candidate.keys == ("tenant",)
+    assert rec.queries[0].weight == 2  # the two forms are one shape

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql as pgsql
 
 from dbarch.advisor.existing import ExistingIndex
 from dbarch.engines.base import redact
@@ -145,8 +146,10 @@ def fetch_statements(url: str, *, limit: int = 500) -> list[StatementStats]:
     conn, _ = _open(url)
     with conn:
         try:
+            # the view lives in the extension's schema, which the URL's search_path may omit
             present = conn.execute(
-                "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone()
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
+                "ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'").fetchone()
         except psycopg.Error as exc:
             raise fail(url, "reading pg_extension failed", exc) from exc
         if not present:
@@ -155,11 +158,13 @@ def fetch_statements(url: str, *, limit: int = 500) -> list[StatementStats]:
                 "CREATE EXTENSION pg_stat_statements (the server must also have "
                 "shared_preload_libraries = 'pg_stat_statements', which needs a restart)")
         try:
-            rows = conn.execute(
+            view = pgsql.Identifier(str(present[0]), "pg_stat_statements")
+            rows = conn.execute(pgsql.SQL(
                 "SELECT s.queryid, s.query, s.calls, s.total_exec_time "
-                "FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                "FROM {} s JOIN pg_database d ON d.oid = s.dbid "
                 "WHERE d.datname = current_database() AND s.queryid IS NOT NULL "
-                "ORDER BY s.total_exec_time DESC, s.queryid LIMIT %s", (int(limit),),
+                "ORDER BY s.total_exec_time DESC, s.queryid LIMIT %s").format(view),
+                (int(limit),),
             ).fetchall()
         except psycopg.errors.ObjectNotInPrerequisiteState as exc:
             raise EngineError(
