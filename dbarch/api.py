@@ -406,7 +406,7 @@ def indexes(
     except ValueError as exc:
         raise InputError([Problem("--budget", str(exc))]) from None
     if workload is not None:
-        read = read_workload_file(workload)
+        read = read_workload_file(workload, strict=False)  # report a bad statement, go on
     elif log is not None:
         read = read_log(log)
     else:

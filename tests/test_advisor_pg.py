@@ -229,3 +229,34 @@ def test_workload_from_a_duration_log(tmp_path: Path, schema: str) -> None:
     (rec,) = result.advice.recommendations
     assert rec.candidate.keys == ("tenant",)
     assert rec.queries[0].weight == 2  # the two forms are one shape
+
+
+def test_an_unparsable_query_is_located_and_skipped(tmp_path: Path, schema: str) -> None:
+    workload = tmp_path / "w.sql"
+    workload.write_text("SELECT * FROM accounts WHERE tenant = 17;\n"
+                        "SELEC id FROM accounts;\n"
+                        "SELECT id FROM accounts WHERE lower(email) = 'x';\n")
+    run = CliRunner().invoke(main, ["indexes", "--db", _url(schema), "--workload",
+                                    str(workload)])
+    assert run.exit_code == 1, run.output  # the other two are advised
+    assert f"{workload}:2:1" in run.output and "syntax error" in run.output
+    assert "(tenant)" in run.output and "lower(email)" in run.output
+
+
+def test_a_database_without_hypopg_gets_the_way_to_install_it(tmp_path: Path) -> None:
+    name = f"dbarch_nohypo_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        url = POSTGRESQL_URL.rsplit("/", 1)[0] + f"/{name}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY, k int)")
+        workload = tmp_path / "w.sql"
+        workload.write_text("SELECT * FROM t WHERE k = 1;\n")
+        run = CliRunner().invoke(main, ["indexes", "--db", url, "--workload", str(workload)])
+        assert run.exit_code == 2
+        assert "postgresql-15-hypopg" in run.output and "CREATE EXTENSION hypopg" in run.output
+        assert "Traceback" not in run.output
+    finally:
+        with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
