@@ -14,7 +14,7 @@ from rich.table import Table
 
 from dbarch.errors import Problem
 from dbarch.select.model import Decisions
-from dbarch.verify.model import VerifyReport
+from dbarch.verify.model import AdvisorCheck, VerifyReport
 
 
 def show_problems(console: Console, problems: list[Problem]) -> None:
@@ -92,6 +92,38 @@ def show_verification(console: Console, report: VerifyReport) -> None:
                 "[green]✓[/]" if check.ok else "[red]✗[/]",
             )
         console.print(table)
+        if engine.advisor is not None:
+            show_advisor(console, engine.advisor)
+
+
+def show_advisor(console: Console, advisor: AdvisorCheck) -> None:
+    """The index advisor's word on the designed indexes: nothing to add, or the CREATE INDEX
+    lines with the patterns each serves; then the designed indexes no pattern's plan reads."""
+    if advisor.note:
+        console.print(f"  index advisor: [yellow]{escape(advisor.note)}[/]", highlight=False)
+        return
+    facts = (f"{advisor.patterns} patterns on the sample rows, {advisor.whatif_calls} what-if "
+             "calls")
+    if not advisor.add:
+        console.print(f"  index advisor ({facts}): the designed indexes leave nothing to add",
+                      highlight=False)
+    else:
+        noun = "index" if len(advisor.add) == 1 else "indexes"
+        console.print(
+            f"  index advisor ({facts}): would add {len(advisor.add)} {noun}, workload cost "
+            f"{advisor.cost_before:.2f} → {advisor.cost_after:.2f} "
+            f"(×{advisor.relative_cost:.3f})", highlight=False)
+        for index in advisor.add:
+            console.print(f"    {escape(index.statement)}", highlight=False, soft_wrap=True)
+            served = ", ".join(f"{p.pattern} {p.cost_before:.2f} → {p.cost_after:.2f}"
+                               for p in index.patterns)
+            console.print(f"      serves {escape(served)}", highlight=False)
+    if advisor.idle:
+        idle = ", ".join(f"{i.index} ({i.reason})" for i in advisor.idle)
+        console.print(f"  designed indexes no pattern's plan reads: {escape(idle)}",
+                      highlight=False)
+    for notice in advisor.notices:
+        console.print(f"  [yellow]{escape(notice)}[/]", highlight=False)
 
 
 def show_written(console: Console, out: Path, paths: list[Path]) -> None:

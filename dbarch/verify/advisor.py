@@ -20,7 +20,7 @@ from dbarch.advisor.advise import Advice, advise
 from dbarch.advisor.candidates import generate
 from dbarch.advisor.existing import DropCandidate
 from dbarch.advisor.query import Query
-from dbarch.advisor.select import Limits
+from dbarch.advisor.select import Limits, cost_data
 from dbarch.engines.base import Engine
 from dbarch.engines.index_catalog import fetch_indexes
 from dbarch.engines.whatif import HypoPGOracle
@@ -57,7 +57,7 @@ def advise_design(engine: Engine, schema: Schema, checks: Sequence[PatternCheck]
     except (EngineError, psycopg.Error) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return AdvisorCheck(note=f"the index advisor failed: {message}")
-    return summarize(advice, labels, namespace)
+    return summarize(advice, labels, namespace, schema)
 
 
 def workload(schema: Schema, checks: Sequence[PatternCheck],
@@ -108,35 +108,42 @@ def _advise(engine: Engine, schema: Schema, queries: list[Query], namespace: str
     return advice
 
 
-def summarize(advice: Advice, labels: dict[str, list[str]], namespace: str) -> AdvisorCheck:
+def summarize(advice: Advice, labels: dict[str, list[str]], namespace: str,
+              schema: Schema | None = None) -> AdvisorCheck:
     """The advice as verification reports it: statements without the run's throwaway
-    schema, each pattern by name."""
+    schema, each pattern by name, each idle index with the design's reason for it."""
+    reasons = {i.name: i.reason for t in (schema.tables if schema else []) for i in t.indexes}
     add = []
     for rec in advice.recommendations:
         bare = dataclasses.replace(rec.candidate, table=_bare(rec.candidate.table, namespace))
         patterns = [AdvisedPattern(pattern=name, cost_before=round(q.before, 2),
                                    cost_after=round(q.after, 2))
                     for q in rec.queries for name in labels.get(q.fingerprint, [q.label])]
-        add.append(AdvisedIndex(statement=bare.ddl(name=rec.candidate.name) + ";",
+        add.append(AdvisedIndex(table=bare.table,
+                                statement=bare.ddl(name=rec.candidate.name) + ";",
                                 size_bytes=rec.size_bytes, patterns=patterns))
     return AdvisorCheck(
         add=add,
-        idle=[_idle(drop, namespace) for drop in advice.drops],
+        idle=sorted((_idle(drop, namespace, reasons) for drop in advice.drops),
+                    key=lambda i: i.index),
         patterns=sum(len(labels.get(q.fingerprint, [q.label])) for q in advice.queries),
         cost_before=round(advice.cost_before, 2),
         cost_after=round(advice.cost_after, 2),
         relative_cost=round(advice.relative_cost, 4),
         whatif_calls=advice.whatif_calls,
         candidates=advice.candidates,
+        min_gain_share=float(cost_data()["min_gain_share"]),
         notices=[str(p) for p in advice.problems],
     )
 
 
-def _idle(drop: DropCandidate, namespace: str) -> IdleIndex:
+def _idle(drop: DropCandidate, namespace: str, reasons: dict[str, str]) -> IdleIndex:
     # The advisor's "unused" speaks of scan statistics since a reset; here the fact is the
     # workload's: no pattern's plan reads it (it may still serve a foreign key or a write).
     detail = UNREAD if drop.reason == "unused" else drop.detail.replace(f"{namespace}.", "")
-    return IdleIndex(index=_bare(drop.index.name, namespace), reason=drop.reason, detail=detail)
+    name = _bare(drop.index.name, namespace)
+    return IdleIndex(index=name, reason=drop.reason, detail=detail,
+                     designed_for=reasons.get(name, ""))
 
 
 def _bare(name: str, namespace: str) -> str:

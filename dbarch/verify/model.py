@@ -48,6 +48,7 @@ class AdvisedPattern(BaseModel):
 class AdvisedIndex(BaseModel):
     """An index the advisor would add to the design."""
 
+    table: str
     statement: str = Field(description="CREATE INDEX CONCURRENTLY …;")
     size_bytes: int = Field(0, description="HypoPG's size estimate on the sample rows")
     patterns: list[AdvisedPattern] = Field(default_factory=list)
@@ -59,6 +60,9 @@ class IdleIndex(BaseModel):
     index: str = Field(description="Its name, without the run's throwaway schema")
     reason: str = Field(description="unused, redundant or duplicate (the advisor's judgement)")
     detail: str = ""
+    designed_for: str = Field(
+        "", description="The design's own reason for it (a foreign key, a purge), if any"
+    )
 
 
 class AdvisorCheck(BaseModel):
@@ -73,6 +77,9 @@ class AdvisorCheck(BaseModel):
     relative_cost: float | None = Field(None, description="cost_after / cost_before")
     whatif_calls: int = 0
     candidates: int = Field(0, description="Candidate indexes the what-if search priced")
+    min_gain_share: float = Field(
+        0.0, description="The share of the workload's cost an index must save to be advised"
+    )
     notices: list[str] = Field(
         default_factory=list, description="Patterns left out of the workload, and why"
     )
