@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from dbarch import api
 from dbarch.advisor.candidate import IndexCandidate
 from dbarch.cli import main
-from tests.conftest import POSTGRESQL_URL
+from tests.conftest import POSTGRESQL_URL, scratch_schema
 
 pytestmark = pytest.mark.engine
 
@@ -32,24 +32,19 @@ def _url(schema: str) -> str:
 @pytest.fixture(scope="module")
 def schema() -> Iterator[str]:
     """`accounts`: 100k rows, 1000 tenants, 1% pending, vacuumed and analyzed; PK only."""
-    name = f"dbarch_advise_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-        try:
-            conn.execute(f"""CREATE TABLE {name}.accounts (
-                id bigint PRIMARY KEY, email text NOT NULL, tenant int NOT NULL,
-                created_at timestamptz NOT NULL, status text NOT NULL, score int NOT NULL,
-                note text)""")
-            conn.execute(f"""INSERT INTO {name}.accounts
-                SELECT g, 'User' || g || '@Example.com', g % 1000,
-                       timestamptz '2026-01-01' + g * interval '5 minutes',
-                       CASE WHEN g % 100 = 0 THEN 'pending' ELSE 'active' END,
-                       g % 97, repeat('x', 80)
-                FROM generate_series(1, {ROWS}) g""")
-            _vacuum_until_all_visible(conn, f"{name}.accounts")
-            yield name
-        finally:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with scratch_schema("dbarch_advise") as (name, conn):
+        conn.execute(f"""CREATE TABLE {name}.accounts (
+            id bigint PRIMARY KEY, email text NOT NULL, tenant int NOT NULL,
+            created_at timestamptz NOT NULL, status text NOT NULL, score int NOT NULL,
+            note text)""")
+        conn.execute(f"""INSERT INTO {name}.accounts
+            SELECT g, 'User' || g || '@Example.com', g % 1000,
+                   timestamptz '2026-01-01' + g * interval '5 minutes',
+                   CASE WHEN g % 100 = 0 THEN 'pending' ELSE 'active' END,
+                   g % 97, repeat('x', 80)
+            FROM generate_series(1, {ROWS}) g""")
+        _vacuum_until_all_visible(conn, f"{name}.accounts")
+        yield name
 
 
 def _vacuum_until_all_visible(conn: psycopg.Connection, table: str) -> None:
@@ -115,40 +110,30 @@ def test_nothing_for_a_query_the_primary_key_serves(tmp_path: Path, schema: str)
 
 
 def test_nothing_for_a_query_an_existing_index_serves(tmp_path: Path) -> None:
-    name = f"dbarch_advise_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-        try:
-            conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, k int, v text)")
-            conn.execute(f"INSERT INTO {name}.t SELECT g, g % 5000, 'v' FROM "
-                         "generate_series(1, 50000) g")
-            conn.execute(f"CREATE INDEX t_k ON {name}.t (k)")
-            conn.execute(f"ANALYZE {name}.t")
-            result = _advise(tmp_path, name, "SELECT * FROM t WHERE k = 3")
-            assert result.advice.recommendations == []
-        finally:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with scratch_schema("dbarch_advise") as (name, conn):
+        conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, k int, v text)")
+        conn.execute(f"INSERT INTO {name}.t SELECT g, g % 5000, 'v' FROM "
+                     "generate_series(1, 50000) g")
+        conn.execute(f"CREATE INDEX t_k ON {name}.t (k)")
+        conn.execute(f"ANALYZE {name}.t")
+        result = _advise(tmp_path, name, "SELECT * FROM t WHERE k = 3")
+        assert result.advice.recommendations == []
 
 
 def test_duplicate_and_redundant_existing_indexes(tmp_path: Path) -> None:
-    name = f"dbarch_advise_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-        try:
-            conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, a int, b int)")
-            conn.execute(f"INSERT INTO {name}.t SELECT g, g % 100, g FROM "
-                         "generate_series(1, 10000) g")
-            conn.execute(f"CREATE INDEX t_a_b ON {name}.t (a, b)")
-            conn.execute(f"CREATE INDEX t_a_b_again ON {name}.t (a, b)")
-            conn.execute(f"CREATE INDEX t_a ON {name}.t (a)")
-            conn.execute(f"ANALYZE {name}.t")
-            result = _advise(tmp_path, name, "SELECT * FROM t WHERE a = 3 AND b = 7")
-            reasons = {d.index.name.split(".")[-1]: d.reason for d in result.advice.drops}
-            assert reasons.get("t_a_b_again") == "duplicate"
-            assert reasons.get("t_a") == "redundant"
-            assert "t_a_b" not in reasons  # one of the pair stays
-        finally:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with scratch_schema("dbarch_advise") as (name, conn):
+        conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, a int, b int)")
+        conn.execute(f"INSERT INTO {name}.t SELECT g, g % 100, g FROM "
+                     "generate_series(1, 10000) g")
+        conn.execute(f"CREATE INDEX t_a_b ON {name}.t (a, b)")
+        conn.execute(f"CREATE INDEX t_a_b_again ON {name}.t (a, b)")
+        conn.execute(f"CREATE INDEX t_a ON {name}.t (a)")
+        conn.execute(f"ANALYZE {name}.t")
+        result = _advise(tmp_path, name, "SELECT * FROM t WHERE a = 3 AND b = 7")
+        reasons = {d.index.name.split(".")[-1]: d.reason for d in result.advice.drops}
+        assert reasons.get("t_a_b_again") == "duplicate"
+        assert reasons.get("t_a") == "redundant"
+        assert "t_a_b" not in reasons  # one of the pair stays
 
 
 def test_budget_and_count_limits_are_kept(tmp_path: Path, schema: str) -> None:
