@@ -58,13 +58,15 @@ def recommend(spec: Spec | str | Path) -> Decisions:
 
 def plan(spec: Spec | str | Path) -> Design:
     """Select the databases and design the relational schema; pure, no connection opened."""
+    from dbarch.design.parts import design_parts
     from dbarch.design.relational import design_relational
     from dbarch.design.result import Design
     from dbarch.select import recommend as select_databases
 
     spec = _spec(spec)
     decisions = select_databases(spec)
-    return Design(spec=spec, decisions=decisions, relational=design_relational(spec, decisions))
+    return Design(spec=spec, decisions=decisions, relational=design_relational(spec, decisions),
+                  parts=design_parts(spec, decisions))
 
 
 def render_ddls(design: Design) -> dict[str, str]:
@@ -80,7 +82,10 @@ def artifacts(design: Design, report: VerifyReport | None = None) -> dict[str, s
 
     ddl = render_ddls(design)
     files = {f"schema/{dialect}.sql": text for dialect, text in ddl.items()}
-    files.update(write_documents(design.spec, design.decisions, design.relational, report, ddl))
+    for part in design.parts:
+        files.update(part.artifacts)
+    files.update(write_documents(design.spec, design.decisions, design.relational, report, ddl,
+                                 parts=design.parts))
     files[DESIGN_FILE] = design.to_json()
     return files
 
@@ -93,6 +98,7 @@ def design(
     `engines` are the URLs to verify on before the document is written (default: an in-memory
     SQLite, so the main job always proves its own DDL); pass `[]` to skip verification.
     """
+    from dbarch.verify.parts import verify_parts
     from dbarch.verify.run import verify as run_verify
 
     result = plan(spec)
@@ -100,6 +106,8 @@ def design(
     report = (
         run_verify(result.relational, render_ddls(result), urls, spec=result.spec) if urls else None
     )
+    if report is not None:
+        report.parts = verify_parts(result.parts, urls)
     written = write_files(Path(out), artifacts(result, report))
     return result, report, written
 
@@ -115,7 +123,11 @@ def verify(out: str | Path, engines: list[str]) -> VerifyReport:
     for dialect in DIALECTS:
         path = folder / "schema" / f"{dialect}.sql"
         ddl[dialect] = path.read_text() if path.exists() else render_ddl(result.relational, dialect)
-    return run_verify(result.relational, ddl, engines, spec=result.spec)
+    from dbarch.verify.parts import verify_parts
+
+    report = run_verify(result.relational, ddl, engines, spec=result.spec)
+    report.parts = verify_parts(result.parts, engines)
+    return report
 
 
 def default_engines() -> list[str]:

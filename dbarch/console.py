@@ -94,6 +94,21 @@ def show_verification(console: Console, report: VerifyReport) -> None:
         console.print(table)
         if engine.advisor is not None:
             show_advisor(console, engine.advisor)
+    for part in report.parts:
+        if not part.ran:
+            console.print(f"[bold]{escape(part.part)}[/] ({part.paradigm}): [yellow]"
+                          f"{escape(part.note)}[/]", highlight=False)
+            continue
+        status = "[green]ok[/]" if part.ok else "[red]FAILED[/]"
+        console.print(f"[bold]{escape(part.part)}[/] ({part.paradigm}) on {escape(part.engine)}:"
+                      f" {status}", highlight=False)
+        if part.error:
+            console.print(f"  [red]{escape(part.error)}[/]", highlight=False)
+        for check in part.checks:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"  {mark} {escape(check.name)}"
+                          + (f": {escape(check.detail)}" if check.detail else ""),
+                          highlight=False)
 
 
 def show_advisor(console: Console, advisor: AdvisorCheck) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from dbarch import __version__
+from dbarch.design.parts import PartDesign
 from dbarch.schema.model import Schema
 from dbarch.select.model import Decisions
 from dbarch.spec.model import Spec
@@ -21,6 +22,8 @@ class Design(BaseModel):
     spec: Spec
     decisions: Decisions
     relational: Schema
+    parts: list[PartDesign] = Field(default_factory=list,
+                                    description="The non-relational parts, designed")
 
     def to_json(self) -> str:
         """The design as JSON, reloadable with `Design.model_validate_json`."""

@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 
 from dbarch.design.indexes import order_break
 from dbarch.design.operations import OperationsPlan, operations_plan
+from dbarch.design.parts import PartDesign
 from dbarch.design.scaling import CapacityModel, capacity_model
 from dbarch.report import filters
 from dbarch.report.adr import Adr, architecture_decisions, key_reasons
@@ -442,6 +443,7 @@ def write_documents(
     ddl: dict[str, str],
     *,
     today: date | None = None,
+    parts: list[PartDesign] | tuple[PartDesign, ...] = (),
 ) -> dict[str, str]:
     """The architecture document, ADRs and diagrams: relative path → text.
 
@@ -494,6 +496,8 @@ def write_documents(
         er=er_text,
         overview=overview,
         part_diagrams=part_diagrams,
+        part_designs={p.part: p for p in parts},
+        part_checks={c.part: c for c in (verify.parts if verify is not None else [])},
         checklist=items,
         today=day,
         unverified=_unverified(ddl, verify),

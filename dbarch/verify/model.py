@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from dbarch.verify.parts import PartCheck
+
 
 class PatternCheck(BaseModel):
     """One read access pattern run on a loaded database."""
@@ -111,7 +113,12 @@ class EngineReport(BaseModel):
 
 class VerifyReport(BaseModel):
     engines: list[EngineReport]
+    parts: list[PartCheck] = Field(
+        default_factory=list,
+        description="The non-relational parts, each on an engine of its kind (or not run, "
+        "saying why: a part left unverified never counts as passed, nor as failed)")
 
     @property
     def ok(self) -> bool:
-        return bool(self.engines) and all(e.ok for e in self.engines)
+        return (bool(self.engines) and all(e.ok for e in self.engines)
+                and all(p.ok for p in self.parts if p.ran))
