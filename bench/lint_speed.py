@@ -23,7 +23,9 @@ the tools in turn, round after round:
 dbarch runs as an installed package runs: `pip install` compiles a package's modules to
 bytecode, but an editable checkout on a machine with PYTHONDONTWRITEBYTECODE set (as this one
 has) would compile every module again on each run, a tenth of a second squawk's binary never
-pays. So the bench first compiles dbarch's modules once (`compileall`) and says so.
+pays. So the bench first compiles dbarch's modules once (`compileall`) and says so. Both
+tools run from their own executables beside this Python, not through a version manager's shim
+(pyenv's costs each start a tenth of a second).
 
 Each run's wall time and peak resident memory come from `os.wait4` on that child (the largest
 `ru_maxrss` of it and of the processes it forked, not their sum), with its CPU time (user +
@@ -300,6 +302,19 @@ def measure(command: list[str], output: Path) -> Run:
     return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, findings)
 
 
+def _executable(name: str) -> str | None:
+    """The tool's own executable: the one installed beside this Python when there is one.
+
+    A version manager's shim (pyenv's `shims/dbarch` is a bash script that runs `pyenv exec`)
+    adds a tenth of a second to every start, for both tools alike; timing the shims would
+    measure pyenv, not the linters.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
 def _compile_dbarch() -> str:
     """Write dbarch's bytecode as `pip install` would, so no timed run compiles modules."""
     import compileall
@@ -319,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="also write the generated file here")
     args = parser.parse_args(argv)
-    squawk = shutil.which("squawk")
-    dbarch = shutil.which("dbarch")
+    squawk = _executable("squawk")
+    dbarch = _executable("dbarch")
     if squawk is None or dbarch is None:
         missing = "squawk (pip install -e '.[bench]')" if squawk is None else "dbarch"
         print(f"{missing} is not on PATH", file=sys.stderr)
