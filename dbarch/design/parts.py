@@ -23,7 +23,9 @@ from dbarch.spec.model import Spec
 # paradigm (as dbarch.select.model.Paradigm spells it) → "module:function" of its designer.
 # A paradigm with no entry keeps what the document already says of it (sizes, the product
 # and why), and no artifact.
-DESIGNERS: dict[str, str] = {}
+DESIGNERS: dict[str, str] = {
+    "graph": "dbarch.design.graph:design_part",
+}
 
 
 class PartFinding(BaseModel):

@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field
 from dbarch.design.parts import PartDesign
 
 # paradigm → verifier module
-VERIFIERS: dict[str, str] = {}
+VERIFIERS: dict[str, str] = {
+    "graph": "dbarch.verify.graph",
+}
 
 
 class Check(BaseModel):
