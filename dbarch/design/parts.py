@@ -25,6 +25,7 @@ from dbarch.spec.model import Spec
 # and why), and no artifact.
 DESIGNERS: dict[str, str] = {
     "graph": "dbarch.design.graph:design_part",
+    "key-value": "dbarch.design.keyvalue:design_part",
 }
 
 

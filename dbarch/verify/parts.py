@@ -22,6 +22,7 @@ from dbarch.design.parts import PartDesign
 # paradigm → verifier module
 VERIFIERS: dict[str, str] = {
     "graph": "dbarch.verify.graph",
+    "key-value": "dbarch.verify.keyvalue",
 }
 
 
