@@ -24,6 +24,7 @@ from dbarch.spec.model import Spec
 # A paradigm with no entry keeps what the document already says of it (sizes, the product
 # and why), and no artifact.
 DESIGNERS: dict[str, str] = {
+    "document": "dbarch.design.document:design_part",
     "graph": "dbarch.design.graph:design_part",
     "key-value": "dbarch.design.keyvalue:design_part",
 }

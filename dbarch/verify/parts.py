@@ -21,6 +21,7 @@ from dbarch.design.parts import PartDesign
 
 # paradigm → verifier module
 VERIFIERS: dict[str, str] = {
+    "document": "dbarch.verify.document",
     "graph": "dbarch.verify.graph",
     "key-value": "dbarch.verify.keyvalue",
 }
