@@ -34,7 +34,7 @@ from dbarch.design.parts import PartDesign
 from dbarch.errors import EngineError
 from dbarch.verify.parts import Check, PartCheck
 
-SCHEMES: tuple[str, ...] = ("redis", "rediss")
+SCHEMES: tuple[str, ...] = ("redis",)
 
 
 def _seq(rid: str) -> int:
