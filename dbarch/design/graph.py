@@ -289,7 +289,7 @@ def build_model(spec: Spec, decision: Decision) -> tuple[GraphModel, list[PartFi
             findings.append(PartFinding(
                 severity="error", pattern=p.name,
                 message=f"{p.name} follows {p.via!r}, which is no relationship of {p.entity}: "
-                        "there is nothing to traverse"))
+                        "there is nothing to traverse."))
             continue
         resolved[p.name] = r
         labels += [e for e in (r.from_, r.to) if e not in labels]
@@ -335,7 +335,7 @@ def _findings(spec: Spec, decision: Decision, model: GraphModel) -> list[PartFin
                         f"≈{human_count(t.avg_reads)} relationships, more than the "
                         f"{human_count(t.budget)} a p99 of {human_duration(t.p99 or 0)} allows at "
                         f"{human_count(rate)} expansions/s: fewer hops, or precompute the "
-                        "neighbourhood (a nightly ring id on each node)"))
+                        "neighbourhood (a nightly ring id on each node)."))
         if t.worst_reads is not None and (rel.max_degree or 0) >= threshold:
             over = (f", {t.worst_reads / t.budget:.0f}× the {human_count(t.budget)} its p99 of "
                     f"{human_duration(t.p99 or 0)} allows" if t.budget and t.worst_reads > t.budget
@@ -347,12 +347,12 @@ def _findings(spec: Spec, decision: Decision, model: GraphModel) -> list[PartFin
                         f"turns {t.pattern} into ≈{human_count(t.worst_reads)} relationship reads"
                         f"{over}. Keep a degree count on the node and stop the walk at nodes "
                         f"above {human_count(threshold)} (report them as hubs instead), or split "
-                        "the hub's relationships by time"))
+                        "the hub's relationships by time."))
         if t.limit is None:
             out.append(PartFinding(
                 severity="warning", pattern=t.pattern,
                 message=f"{t.pattern} has no limit: the result grows with the neighbourhood "
-                        f"(≈{human_count(t.avg_reads)} relationships on average); give it one"))
+                        f"(≈{human_count(t.avg_reads)} relationships on average); give it one."))
         p = next(a for a in spec.access_patterns if a.name == t.pattern)
         if decision.projection_of and p.consistency == Consistency.strong \
                 and "consistency" in p.model_fields_set:
@@ -360,19 +360,19 @@ def _findings(spec: Spec, decision: Decision, model: GraphModel) -> list[PartFin
                 severity="warning", pattern=t.pattern,
                 message=f"{t.pattern} must see the latest write, but this graph is a projection "
                         f"of {decision.projection_of} fed asynchronously: serve it from the "
-                        "primary or accept the sync lag"))
+                        "primary or accept the sync lag."))
     traversed = {t.rel_type for t in model.traversals}
     for rel in model.rels:
         if rel.type not in traversed and (rel.max_degree or 0) >= threshold:
             out.append(PartFinding(
                 severity="info",
                 message=f"{rel.type} nodes reach {human_count(rel.max_degree or 0)} relationships "
-                        "(max_fanout); no traversal crosses them now, a new one would"))
+                        "(max_fanout); no traversal crosses them now, a new one would."))
         if rel.type in traversed and rel.max_degree is None:
             out.append(PartFinding(
                 severity="info",
                 message=f"{rel.relationship} gives no max_fanout: the supernode risk of the "
-                        f"walks over {rel.type} is unknown; state the largest degree in the spec"))
+                        f"walks over {rel.type} is unknown; state the largest degree in the spec."))
     limit = (load_yaml("products.yaml").get(decision.product, {}).get("limits", {})
              .get("max_nodes", {}).get("value"))
     total = sum(n.nodes_horizon for n in model.nodes)
@@ -380,7 +380,7 @@ def _findings(spec: Spec, decision: Decision, model: GraphModel) -> list[PartFin
         out.append(PartFinding(
             severity="error",
             message=f"{human_count(total)} nodes at the horizon exceed {decision.product_name}'s "
-                    f"{human_count(limit)} node limit"))
+                    f"{human_count(limit)} node limit."))
     return out
 
 

@@ -22,9 +22,11 @@ from dbarch.spec.model import Spec
 
 # paradigm (as dbarch.select.model.Paradigm spells it) → "module:function" of its designer.
 # A paradigm with no entry keeps what the document already says of it (sizes, the product
-# and why), and no artifact.
+# and why), and no artifact. A product id may have its own entry where one paradigm has
+# products of different designs (DynamoDB is key-value like Redis); it wins over the paradigm.
 DESIGNERS: dict[str, str] = {
     "document": "dbarch.design.document:design_part",
+    "dynamodb": "dbarch.design.dynamodb:design_part",
     "graph": "dbarch.design.graph:design_part",
     "key-value": "dbarch.design.keyvalue:design_part",
 }
@@ -71,7 +73,7 @@ def design_parts(spec: Spec, decisions: Decisions) -> list[PartDesign]:
     for decision in decisions.parts:
         if decision.paradigm.value == "relational":
             continue
-        design = designer_for(decision.paradigm.value)
+        design = designer_for(decision.product) or designer_for(decision.paradigm.value)
         if design is not None:
             designs.append(design(spec, decision))
     return designs

@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 
 from dbarch.design.parts import PartDesign
 
-# paradigm → verifier module
+# paradigm (or a product id, which wins: see DESIGNERS) → verifier module
 VERIFIERS: dict[str, str] = {
     "document": "dbarch.verify.document",
+    "dynamodb": "dbarch.verify.dynamodb",
     "graph": "dbarch.verify.graph",
     "key-value": "dbarch.verify.keyvalue",
 }
@@ -62,7 +63,7 @@ def verify_parts(parts: list[PartDesign], urls: list[str]) -> list[PartCheck]:
     """Verify each part that has a verifier, on the first URL of a scheme it runs on."""
     checks = []
     for part in parts:
-        module = verifier_for(part.paradigm)
+        module = verifier_for(part.product) or verifier_for(part.paradigm)
         if module is None:
             continue
         schemes: tuple[str, ...] = tuple(getattr(module, "SCHEMES", ()))
