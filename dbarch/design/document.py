@@ -196,6 +196,13 @@ class _Designer:
                         f"{' and owned by it' if r.owned else ''}, written at "
                         f"{human_rate(child_writes)} against {human_rate(parent_reads)} "
                         f"reads of {parent}: embedded as {path}[] (maxItems {bound})", r)
+        limits = [p.limit for p in by_parent if p.limit]
+        if limits and min(limits) <= int(_rule("subset_max_items")):
+            n = min(limits)
+            return Link(parent, child, "subset", label, n, f"recent_{path}",
+                        f"{facts}; {', '.join(p.name for p in by_parent)} reads the newest {n}: "
+                        f"those are embedded as recent_{path}[] (maxItems {n}) and every "
+                        f"{child} is also its own document (subset pattern)", r)
         outlier = bound is not None and fan <= few_max < bound and \
             bound >= float(_rule("outlier_ratio")) * fan
         if together and not write_heavy and outlier:
@@ -204,13 +211,6 @@ class _Designer:
                         f"{human_count(bound)}: the first {few_max} are embedded as {path}[] and "
                         f"a parent beyond that sets has_more_{path} and keeps the rest as "
                         f"{child} documents (outlier pattern)", r)
-        limits = [p.limit for p in by_parent if p.limit]
-        if limits and min(limits) <= int(_rule("subset_max_items")):
-            n = min(limits)
-            return Link(parent, child, "subset", label, n, f"recent_{path}",
-                        f"{facts}; {', '.join(p.name for p in by_parent)} reads the newest {n}: "
-                        f"those are embedded as recent_{path}[] (maxItems {n}) and every "
-                        f"{child} is also its own document (subset pattern)", r)
         why = ("written more often than " + parent + " is read" if write_heavy
                else "too many to embed" if label != "one-to-few" else "not read with " + parent)
         return Link(parent, child, "reference", label, bound, f"{r.field_name}_id",
@@ -320,8 +320,9 @@ class _Designer:
         for lk in self.links:
             self.apply_link(lk)
         for e, coll in self.collections.items():
-            self.cross_part(e, coll)
-            self.patterns_of_entity(e, coll)
+            if e in self.members:   # link collections have no entity of their own
+                self.cross_part(e, coll)
+                self.patterns_of_entity(e, coll)
 
     def apply_link(self, lk: Link) -> None:
         sub = self.base_fields(lk.child, nested=True)
@@ -494,13 +495,16 @@ class _Designer:
 
     def path_of(self, entity: str, name: str) -> str:
         """The document path of a spec field of `entity` in its collection."""
-        _, prefix = self.home[entity]
-        if name == "id":
-            local = "_id"
-        elif any(r.field_name == name for r in self.spec.references_of(entity)):
-            local = f"{name}_id"
-        else:
-            local = name
+        coll, prefix = self.home[entity]
+        is_ref = any(r.field_name == name for r in self.spec.references_of(entity))
+        local = "_id" if name == "id" else f"{name}_id" if is_ref else name
+        if coll.endswith("_buckets") and prefix == "items":
+            # A bucket holds one parent's records of one time window: the parent's id and the
+            # window's start are on the bucket, the rest on each item.
+            if is_ref:
+                return local
+            if name == "created_at":
+                return "bucket_start"
         return f"{prefix}.{local}" if prefix else local
 
     def add_index(self, coll: Collection, keys: list[tuple[str, Any]], patterns: list[str],
@@ -926,6 +930,10 @@ def design_part(spec: Spec, decision: Decision) -> PartDesign:
     from dbarch.design.document_render import render_js, render_section
 
     d = _Designer(spec, decision)
+    if decision.product != "mongodb":
+        d.warn(f"this part is placed in {decision.product_name}, but the document designer "
+               "writes MongoDB collections and validators: read them as the document model "
+               f"to map onto {decision.product_name}", severity="info")
     d.build()
     d.index_patterns()
     d.size()
