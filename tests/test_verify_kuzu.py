@@ -158,3 +158,29 @@ def test_reference_walk_counts_distances() -> None:
     g.edges["EMPLOYEE_TEAM"] = [(1, 10), (2, 10), (3, 11)]
     mates = next(t for t in model.traversals if t.pattern == "teammates")
     assert reference_walk(g, model, mates, 1) == [(2, 2)]
+
+
+KEYWORDS = """
+system: keywords
+entities:
+  Order:
+    volume: 1M
+    attributes: {end: {type: enum, values: [open, done]}, desc: string}
+  Item: {volume: 5M}
+relationships:
+  - {from: Order, to: Item, kind: many-to-many, name: group, fanout: 5, max_fanout: 100,
+     attributes: {order: int}}
+access_patterns:
+  - {name: co_items, kind: traversal, entity: Order, via: group, hops: 3, limit: 50, rate: 10/s}
+"""
+
+
+def test_names_that_are_cypher_keywords_are_quoted_and_run() -> None:
+    part = design_part(spec_of(KEYWORDS), graph_decision(["Order"], ["co_items"]))
+    ddl = part.artifacts[KUZU_FILE].splitlines()
+    assert "CREATE NODE TABLE `Order`(id INT64, `end` STRING, PRIMARY KEY (id));" in ddl
+    assert "CREATE REL TABLE `GROUP`(FROM `Order` TO Item, `order` INT64, MANY_MANY);" in ddl
+    assert "MATCH p = (start:`Order` {id: $id})-[:`GROUP`*1..3]-(other:Item)" \
+        in part.artifacts[NEO4J_FILE]
+    check = verify_part(part, None)
+    assert check.ok, [c for c in check.checks if not c.ok] or check.error

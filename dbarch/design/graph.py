@@ -220,6 +220,13 @@ def _walk_cost(degrees: list[float], worst: list[float | None]) -> tuple[float, 
     return avg, (max(swaps) if swaps else None)
 
 
+def cypher_name(identifier: str) -> str:
+    """A label, type or property name as Cypher reads it: backquoted when it is a keyword
+    (an entity `Order`, a relationship `group`), which Neo4j and Kuzu reject bare."""
+    reserved: list[str] = graph_data()["reserved_words"]
+    return f"`{identifier}`" if identifier.upper() in reserved else identifier
+
+
 def traversal_cypher(t: Traversal) -> str:
     """The Cypher of a traversal: the distinct nodes within `hops`, closest first.
 
@@ -228,9 +235,10 @@ def traversal_cypher(t: Traversal) -> str:
     the walk can come back to it.
     """
     span = "" if t.hops == 1 else f"*1..{t.hops}"
-    rel = {"out": f"-[:{t.rel_type}{span}]->", "in": f"<-[:{t.rel_type}{span}]-",
-           "both": f"-[:{t.rel_type}{span}]-"}[t.direction]
-    lines = [f"MATCH p = (start:{t.start} {{id: $id}}){rel}(other:{t.end})"]
+    rt, start, end = cypher_name(t.rel_type), cypher_name(t.start), cypher_name(t.end)
+    rel = {"out": f"-[:{rt}{span}]->", "in": f"<-[:{rt}{span}]-",
+           "both": f"-[:{rt}{span}]-"}[t.direction]
+    lines = [f"MATCH p = (start:{start} {{id: $id}}){rel}(other:{end})"]
     if t.end == t.start:
         lines.append("WHERE other.id <> start.id")
     lines.append("RETURN other.id AS id, min(length(p)) AS hops")
@@ -417,12 +425,14 @@ def render_neo4j(model: GraphModel, system: str) -> str:
         for prop in n.properties:
             if prop.unique:
                 lines.append(f"CREATE CONSTRAINT {snake(n.label)}_{prop.name}_unique IF NOT EXISTS "
-                             f"FOR (n:{n.label}) REQUIRE n.{prop.name} IS UNIQUE;")
+                             f"FOR (n:{cypher_name(n.label)}) "
+                             f"REQUIRE n.{cypher_name(prop.name)} IS UNIQUE;")
     indexes = [(n, p) for n in model.nodes for p in n.properties if p.indexed and not p.unique]
     if indexes:
         lines += ["", "// Range indexes on what traversals filter their start by."]
         lines += [f"CREATE INDEX {snake(n.label)}_{p.name} IF NOT EXISTS "
-                  f"FOR (n:{n.label}) ON (n.{p.name});" for n, p in indexes]
+                  f"FOR (n:{cypher_name(n.label)}) ON (n.{cypher_name(p.name)});"
+                  for n, p in indexes]
     lines += ["", "// Relationship types (created with the first relationship; listed for review):"]
     for r in model.rels:
         props = ", ".join(f"{p.name}: {p.type}" for p in r.properties) or "no properties"
@@ -449,11 +459,12 @@ def render_kuzu(model: GraphModel, system: str) -> str:
              "// natural keys is enforced by the store of record this graph is projected from.",
              ""]
     for n in model.nodes:
-        cols = ", ".join(f"{p.name} {kuzu_type(p)}" for p in n.properties)
-        lines.append(f"CREATE NODE TABLE {n.label}({cols}, PRIMARY KEY (id));")
+        cols = ", ".join(f"{cypher_name(p.name)} {kuzu_type(p)}" for p in n.properties)
+        lines.append(f"CREATE NODE TABLE {cypher_name(n.label)}({cols}, PRIMARY KEY (id));")
     for r in model.rels:
-        cols = "".join(f", {p.name} {kuzu_type(p)}" for p in r.properties)
-        lines.append(f"CREATE REL TABLE {r.type}(FROM {r.from_label} TO {r.to_label}{cols}, "
+        cols = "".join(f", {cypher_name(p.name)} {kuzu_type(p)}" for p in r.properties)
+        lines.append(f"CREATE REL TABLE {cypher_name(r.type)}(FROM {cypher_name(r.from_label)} "
+                     f"TO {cypher_name(r.to_label)}{cols}, "
                      f"{mult[r.kind]});")
     for t in model.traversals:
         lines += ["", f"// {t.pattern} ($id: the start {t.start}'s key)", t.cypher + ";"]

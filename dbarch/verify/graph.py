@@ -24,6 +24,7 @@ from dbarch.design.graph import (
     GraphProperty,
     NodeTable,
     Traversal,
+    cypher_name,
     graph_data,
 )
 from dbarch.design.parts import PartDesign
@@ -259,18 +260,19 @@ def verify_part(part: PartDesign, url: str | None) -> PartCheck:
                 detail=f"{KUZU_FILE}: {len(model.nodes)} node tables, {len(model.rels)} "
                        f"relationship tables created"))
             g = build_sample(model)
-            loaded_nodes = sum(engine.copy(n.label, (
+            loaded_nodes = sum(engine.copy(cypher_name(n.label), (
                 [str(key_value(n, i)), *(_value(p, i) for p in n.properties[1:])]
                 for i in g.nodes[n.label])) for n in model.nodes)
             loaded_rels = 0
             for r in model.rels:
                 frm, to = model.node(r.from_label), model.node(r.to_label)
-                loaded_rels += engine.copy(r.type, (
+                loaded_rels += engine.copy(cypher_name(r.type), (
                     [str(key_value(frm, a)), str(key_value(to, b)),
                      *(_value(p, k) for p in r.properties)]
                     for k, (a, b) in enumerate(g.edges[r.type])))
-            counted = sum(int(engine.execute(f"MATCH (n:{n.label}) RETURN count(*)")[0][0])
-                          for n in model.nodes)
+            counted = sum(
+                int(engine.execute(f"MATCH (n:{cypher_name(n.label)}) RETURN count(*)")[0][0])
+                for n in model.nodes)
             check.checks.append(Check(
                 name="sample", ok=counted == loaded_nodes,
                 detail=f"{loaded_nodes} nodes and {loaded_rels} relationships loaded, with a "
