@@ -156,6 +156,7 @@ def test_embedded_array_is_bounded_in_the_validator(shop: PartDesign) -> None:
     assert props["has_more_attachments"]["bsonType"] == "bool"
     assert props["label_ids"] == {"bsonType": "array", "maxItems": 10,
                                   "items": {"bsonType": "objectId"}}
+    assert [["label_ids", 1]] in index_keys(shop, "orders")   # multikey: orders of a label
     assert "order_lines" not in {c["name"] for c in shop.model["collections"]}
     assert "reviews" in {c["name"] for c in shop.model["collections"]}   # subset keeps all
 

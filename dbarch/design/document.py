@@ -376,6 +376,8 @@ class _Designer:
                                 "items": "objectId", "item_type": "objectId",
                                 "max_items": lk.bound, "required": False, "bytes": 12})
             coll.patterns.append(("references array", lk.reason))
+            self.add_index(coll, [(lk.path, 1)], [],
+                           f"multikey: the {lk.parent} documents of one {lk.child}")
         if lk.kind == "link" and lk.rel is not None:
             name = lk.path
             coll = Collection(name, f"{lk.parent}–{lk.child}")
@@ -864,6 +866,11 @@ class _Designer:
         }
 
 
+_VERBS = {"embed": "embedded in", "outlier": "embedded (outliers apart) in",
+          "subset": "subset embedded in", "reference": "referencing", "bucket": "bucketed under",
+          "tree": "a tree of", "refs": "ids listed in", "link": "linked by a collection to"}
+
+
 def spec_rels(spec: Spec, entity: str) -> list[Relationship]:
     """Relationships touching `entity`."""
     return spec.relationships_of(entity)
@@ -945,7 +952,7 @@ def design_part(spec: Spec, decision: Decision) -> PartDesign:
     n = len(model["collections"])
     summary = (f"{n} collection{'s' if n != 1 else ''} in {decision.product_name} for "
                f"{', '.join(decision.entities)}: "
-               + "; ".join(f"{lk['child']} {lk['kind']} in/of {lk['parent']}"
+               + "; ".join(f"{lk['child']} {_VERBS[lk['kind']]} {lk['parent']}"
                            for lk in model["links"])
                + (". " if model["links"] else "")
                + f"{sum(len(c['indexes']) for c in model['collections'])} indexes; shard key "

@@ -66,15 +66,18 @@ def render_section(spec: Spec, decision: Decision, model: dict[str, Any],
     arrays = [(c["name"], f) for c in colls for f in c["fields"] if f["bson"] == "array"]
     if arrays:
         out.append("Arrays and their bounds (the validator's maxItems): " + "; ".join(
-            f"{n}.{f['name']} ≤ {f['max_items'] if f.get('max_items') is not None else 'unbounded'}"
-            for n, f in arrays) + ".")
+            f"{n}.{f['name']} ≤ {f['max_items']}" if f.get("max_items") is not None
+            else f"{n}.{f['name']} unbounded (see the findings)" for n, f in arrays) + ".")
         out.append("")
-    named = [(c["name"], p) for c in colls for p in c["patterns"]]
+    named: dict[tuple[str, str], list[str]] = {}
+    for c in colls:
+        for p in c["patterns"]:
+            named.setdefault((p["pattern"], p["reason"]), []).append(c["name"])
     if named:
         out.append("**Schema design patterns** applied:")
         out.append("")
-        for name, p in named:
-            out.append(f"- *{p['pattern']}* ({name}): {p['reason']}.")
+        for (pattern, reason), names in named.items():
+            out.append(f"- *{pattern}* ({', '.join(names)}): {reason}.")
         out.append("")
     out.append("**Indexes** (ESR: equality fields first, then the sort, then ranges):")
     out.append("")
