@@ -288,3 +288,11 @@ def test_cms_places_entries_in_mongodb() -> None:
     assert part.model["shard"]["keys"][0]["key"] == {"slug": "hashed"}
     assert "≤ 20" in part.section and "entries.tags" in part.section
     assert part.findings == []
+
+
+def test_cms_without_mongodb_in_house_stays_relational() -> None:
+    """The split pays only because the team already runs MongoDB (cost 1.5, not 4)."""
+    text = (EXAMPLES / "cms.yaml").read_text()
+    assert "existing: [postgresql, mongodb]" in text
+    spec = load_spec_text(text.replace("existing: [postgresql, mongodb]", "existing: [postgresql]"))
+    assert [d.product for d in api.recommend(spec).parts] == ["postgresql"]
