@@ -25,6 +25,7 @@ from dbarch.spec.model import Spec
 # and why), and no artifact. A product id may have its own entry where one paradigm has
 # products of different designs (DynamoDB is key-value like Redis); it wins over the paradigm.
 DESIGNERS: dict[str, str] = {
+    "time-series": "dbarch.design.timeseries:design_part",
     "document": "dbarch.design.document:design_part",
     "dynamodb": "dbarch.design.dynamodb:design_part",
     "graph": "dbarch.design.graph:design_part",

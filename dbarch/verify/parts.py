@@ -21,6 +21,7 @@ from dbarch.design.parts import PartDesign
 
 # paradigm (or a product id, which wins: see DESIGNERS) → verifier module
 VERIFIERS: dict[str, str] = {
+    "time-series": "dbarch.verify.timeseries",
     "document": "dbarch.verify.document",
     "dynamodb": "dbarch.verify.dynamodb",
     "graph": "dbarch.verify.graph",
