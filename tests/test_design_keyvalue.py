@@ -156,6 +156,8 @@ def test_shop_sessions_are_json_strings_with_the_spec_ttl() -> None:
     assert plan(design, "session_get")["commands"] == ["GET shop:session:{id}"]
     assert plan(design, "session_touch")["commands"] == ["SET shop:session:{id} <json> EX 86400"]
     assert design.model["eviction"]["policy"] == "volatile-ttl"
+    # sessions exist only in Redis and the RPO is 1 min: AOF, not 5-minute RDB snapshots
+    assert design.model["persistence"]["mode"] == "appendonly yes, appendfsync everysec"
     assert design.findings == []
 
 
@@ -291,3 +293,19 @@ access_patterns:
     (record,) = design.model["entities"]
     assert record["strategy"] == "cache-aside"
     assert design.model["eviction"]["policy"] == "allkeys-lru"
+    assert design.model["persistence"]["mode"] == "none"
+
+
+def test_an_rpo_redis_cannot_meet_is_a_finding() -> None:
+    spec = load_spec_text("""
+system: bank
+scale: {rpo: 0}
+entities:
+  Hold: {volume: 1k, attributes: {amount: money}}
+access_patterns:
+  - {name: hold_get, entity: Hold, key: id, rate: 10/s}
+""")
+    design = design_part(spec, kv_decision(spec, ["Hold"]))
+    (finding,) = design.findings
+    assert finding.severity == "error" and "appendfsync" not in finding.message
+    assert "fsyncs once a second" in finding.message

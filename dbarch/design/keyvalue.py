@@ -720,11 +720,12 @@ class _Designer:
             plan["commands"] = plan.get("commands") or self._read_commands(plan)
         memory = self._memory()
         eviction = self._eviction()
+        persistence = self._persistence()
         self._big_values()
         model = {"app": self.app, "redis": data["redis_version"],
                  "entities": list(self.entities.values()), "keys": self.keys,
                  "patterns": self.patterns, "memory": memory, "eviction": eviction,
-                 "encodings": data["encodings"]}
+                 "persistence": persistence, "encodings": data["encodings"]}
         summary = (f"{len(self.keys)} key patterns for {', '.join(self.entities)} on Redis: "
                    f"{human_bytes(memory['horizon'])} at the horizon against a "
                    f"{human_bytes(memory['budget'])} budget, eviction {eviction['policy']}.")
@@ -821,6 +822,33 @@ class _Designer:
                 "why": "some records of truth have no TTL: refuse writes (OOM error) rather "
                        "than lose them, and alert on used_memory well before maxmemory"}
 
+    def _persistence(self) -> dict[str, Any]:
+        """AOF, RDB or none, from the spec's RPO: records of truth must survive a restart."""
+        per = self.data["persistence"]
+        rpo = self.spec.scale.rpo
+        records = [r["entity"] for r in self.entities.values()
+                   if r["strategy"] == "system of record"]
+        if not records:
+            return {"mode": "none", "why": "every key can be reloaded from the store of record; "
+                                           "a restart empties the cache, nothing is lost"}
+        target = (f"the spec's RPO of {human_duration(rpo)}" if rpo is not None
+                  else "no RPO in the spec")
+        if rpo is not None and rpo < per["aof_everysec_loss_seconds"]:
+            self.findings.append(PartFinding(
+                severity="error",
+                message=f"the RPO of {human_duration(rpo)} is below what Redis can promise: "
+                        "replication is asynchronous and AOF fsyncs once a second; keep "
+                        f"{', '.join(records)} in a store that commits synchronously"))
+        if rpo is None or rpo < per["rdb_interval_seconds"]:
+            return {"mode": "appendonly yes, appendfsync everysec",
+                    "why": f"{', '.join(records)} {'exist' if len(records) > 1 else 'exists'} "
+                           f"only here and {target} is shorter "
+                           f"than RDB's {human_duration(per['rdb_interval_seconds'])} snapshots: "
+                           "AOF loses at most ~1 s of writes"}
+        return {"mode": "RDB snapshots",
+                "why": f"{target} allows losing {human_duration(per['rdb_interval_seconds'])} "
+                       "of writes, and snapshots cost less than an append-only file"}
+
     def _big_values(self) -> None:
         limit = self.data["big_value_bytes"]
         for k in self.keys:
@@ -905,7 +933,8 @@ def render_section(design: PartDesign) -> str:
             "left for the fork of RDB/AOF rewrites, replication buffers and the server). "
             f"Set `maxmemory {mem['budget']}`.", "",
             f"**Eviction**: `maxmemory-policy {m['eviction']['policy']}`: "
-            f"{m['eviction']['why']}."]
+            f"{m['eviction']['why']}.", "",
+            f"**Persistence**: {m['persistence']['mode']}: {m['persistence']['why']}."]
     return "\n".join(out) + "\n"
 
 
@@ -915,7 +944,8 @@ def render_key_table(design: PartDesign) -> str:
     out = [f"# Redis keys: {m['app']} ({design.part})", "", design.summary, "",
            "## Keys", "", *_key_table(m), "", "## Access patterns", "", *_pattern_table(m), "",
            "## Settings", "", f"- `maxmemory {m['memory']['budget']}`",
-           f"- `maxmemory-policy {m['eviction']['policy']}`: {m['eviction']['why']}"]
+           f"- `maxmemory-policy {m['eviction']['policy']}`: {m['eviction']['why']}",
+           f"- persistence: {m['persistence']['mode']}: {m['persistence']['why']}"]
     if design.findings:
         out += ["", "## Findings", ""]
         out += [f"- **{f.severity}**{f' ({f.pattern})' if f.pattern else ''}: {f.message}"
