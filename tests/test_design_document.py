@@ -296,3 +296,28 @@ def test_cms_without_mongodb_in_house_stays_relational() -> None:
     assert "existing: [postgresql, mongodb]" in text
     spec = load_spec_text(text.replace("existing: [postgresql, mongodb]", "existing: [postgresql]"))
     assert [d.product for d in api.recommend(spec).parts] == ["postgresql"]
+
+
+def test_attribute_and_computed_patterns() -> None:
+    """A varying map that reads filter on becomes [{k, v}] under one index; a windowed
+    aggregate is kept as a summary on write."""
+    spec = load_spec_text("""
+system: catalog
+entities:
+  Item:
+    volume: 1M
+    attributes:
+      specs: {type: map, varies: true, max_length: 40}
+      price: money
+access_patterns:
+  - {name: by_spec, entity: Item, where: {specs: eq}, rate: 50/s}
+  - {name: daily_items, kind: aggregate, entity: Item, time: created_at, window: 1d,
+     measure: count, rate: 1/s}
+""")
+    part = design_part(spec, decision(spec, ["Item"]))
+    named = {p["pattern"] for p in collection(part, "items")["patterns"]}
+    assert {"attribute", "computed"} <= named
+    specs = schema_of(part, "items")["properties"]["specs"]
+    assert (specs["bsonType"], specs["maxItems"]) == ("array", 40)
+    assert [["specs.k", 1], ["specs.v", 1]] in index_keys(part, "items")
+    assert [["created_at", 1]] in index_keys(part, "items")

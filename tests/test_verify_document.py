@@ -169,3 +169,16 @@ def test_a_server_that_does_not_answer_is_an_error(cms: PartDesign) -> None:
     check = verify_part(cms, "mongodb://127.0.0.1:1/?connectTimeoutMS=500")
     assert check.error is not None and "cannot connect" in check.error
     assert not check.ok
+
+
+def test_attribute_pattern_documents_verify() -> None:
+    spec = load_spec_text("""
+system: catalog
+entities:
+  Item:
+    volume: 1M
+    attributes: {specs: {type: map, varies: true, max_length: 40}, where: geo}
+access_patterns:
+  - {name: by_spec, entity: Item, where: {specs: eq}, rate: 50/s}
+""")
+    assert failed(design_part(spec, decision(spec, ["Item"]))) == []
