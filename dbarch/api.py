@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dbarch.migrate.rehearse import Rehearsal
     from dbarch.parse import ParsedSchema
     from dbarch.select.model import Decisions
+    from dbarch.shard.model import ShardReport
     from dbarch.spec.model import Spec
     from dbarch.verify.model import VerifyReport
 
@@ -456,3 +457,37 @@ class IndexAdvice:
         if self.validation is not None:
             data["validation"] = self.validation.as_dict()
         return data
+
+def shard(
+    db: str,
+    table: str,
+    *,
+    keys: list[str] | tuple[str, ...] = (),
+    shards: int | None = None,
+    workload: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ShardReport:
+    """Choose a shard key for a live PostgreSQL table (`dbarch shard`).
+
+    Each candidate key (`keys`, each `col` or `a,b`; else proposed from the schema and the
+    workload) is measured in the database with SQL aggregates (on a TABLESAMPLE for large
+    tables): distinct values, the most common values, monotonicity, rows per shard over
+    `shards` simulated shards by hash and by range; the workload file's queries are routed
+    (single-shard, multi-shard, scatter-gather). Returns the keys ranked, the co-located and
+    reference tables, and Citus, Vitess and MongoDB configuration for the best key.
+    """
+    from dbarch.engines.shard_stats import run_shard
+
+    split = [[c.strip() for c in key.split(",")] for key in keys]
+    for key, columns in zip(keys, split, strict=True):
+        if not all(columns):
+            raise InputError([Problem("--key", f"{key!r}: an empty column name",
+                                      hint="a column, or columns separated by commas: a,b")])
+    if shards is not None and shards < 2:
+        raise InputError([Problem("--shards", f"{shards}: at least 2 shards")])
+    read = None
+    if workload is not None:
+        from dbarch.advisor.workload import read_workload_file
+
+        read = read_workload_file(workload, strict=False)
+    return run_shard(db, table, keys=split, shards=shards, workload=read, progress=progress)

@@ -1,0 +1,22 @@
+"""`dbarch shard`: choose a shard key for a live table from its data and its workload.
+
+Pure: the statistics come from dbarch/engines/shard_stats.py (SQL aggregates run in the
+database); this package proposes candidate keys, routes the workload's queries, scores and
+ranks the keys, and writes the configuration for Citus, Vitess and MongoDB.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+
+@cache
+def shard_data() -> dict[str, Any]:
+    """The parsed `dbarch/shard/data/shard.yaml`: thresholds, with their sources."""
+    from ruamel.yaml import YAML
+
+    text = resources.files("dbarch.shard").joinpath("data", "shard.yaml").read_text("utf-8")
+    data: dict[str, Any] = YAML(typ="safe").load(text)
+    return data
