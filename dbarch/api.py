@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
     from dbarch.parse import ParsedSchema
+    from dbarch.review.model import ReviewReport
     from dbarch.select.model import Decisions
     from dbarch.shard.model import ShardReport
     from dbarch.spec.model import Spec
@@ -376,6 +377,48 @@ def _label(where: str) -> str:
     from dbarch.engines.introspect import is_url
 
     return redact(where) if is_url(where) else Path(where).name
+
+
+def review(
+    target: str,
+    *,
+    dialect: str | None = None,
+    enable: tuple[str, ...] | list[str] = (),
+    disable: tuple[str, ...] | list[str] = (),
+) -> ReviewReport:
+    """Review an existing schema (`dbarch review`): a live database URL (postgresql://,
+    mysql://, sqlite:///file.db; only read) or a DDL file in `dialect` (default postgresql).
+
+    A live database adds its facts (rows, column statistics, sequences, index usage) and the
+    rules that need them; on a DDL file those rules are listed as not run. `enable` and
+    `disable` choose rules by code or name (`disable=("all",)`, `enable=("R101",)`: R101 alone).
+    """
+    from urllib.parse import urlsplit
+
+    from dbarch.engines.base import redact
+    from dbarch.engines.introspect import is_url
+    from dbarch.parse import dialect_name, read_ddl_file
+    from dbarch.review.knowledge import knowledge
+    from dbarch.review.run import review_schema, select_rules
+
+    rules = select_rules(enable, disable)  # a bad rule name fails before any connection
+    live = is_url(target) or urlsplit(target).scheme.lower() == "sqlite"
+    if live:
+        from dbarch.engines.review_facts import read_live
+
+        data = knowledge()
+        parsed, facts, found = read_live(target, sample_rows=int(data["sample_rows"]),
+                                         values_upto=int(data["enum_like"]["max_distinct"]))
+        if dialect is not None and dialect_name(dialect) != found:
+            raise InputError([Problem("--dialect", f"the database is {found}, not {dialect}",
+                                      hint="--dialect is for DDL files; drop it")])
+        return review_schema(parsed, found, facts, source=redact(target), rules=rules)
+    if not Path(target).is_file():
+        raise InputError([Problem(target, "no such DDL file (and not a database URL)",
+                                  hint="give a .sql file, or postgresql://…, mysql://…, "
+                                  "sqlite:///file.db")])
+    name = dialect_name(dialect or "postgresql")
+    return review_schema(read_ddl_file(target, name), name, source=target, rules=rules)
 
 
 def indexes(

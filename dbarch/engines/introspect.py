@@ -82,6 +82,26 @@ def introspect(url: str, name: str | None = None) -> ParsedSchema:
     return ParsedSchema(schema, reader.notices)
 
 
+def introspect_sqlite(path: str, name: str | None = None) -> ParsedSchema:
+    """The schema of the SQLite database file at `path` (opened read-only), read like the
+    servers' through SQLAlchemy's inspector; types are read as MySQL spells them."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true",
+                              poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            reader = _Reader(conn, "sqlite", path)
+            schema = reader.read(name or path.rsplit("/", 1)[-1].split(".")[0] or "database")
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise EngineError(f"{path}: cannot read the schema: {reason}") from exc
+    finally:
+        engine.dispose()
+    return ParsedSchema(schema, reader.notices)
+
+
 def _database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/") or "database"
 
@@ -107,7 +127,8 @@ class _Reader:
         if self.dialect == "postgresql":
             self.read_postgresql_catalog()
         tables = [self.table(t) for t in self.inspector.get_table_names()
-                  if t not in self.partitions]
+                  if t not in self.partitions
+                  and not (self.dialect == "sqlite" and t.startswith("sqlite_"))]
         return Schema(name=name, tables=tables)
 
     def read_postgresql_catalog(self) -> None:
@@ -134,20 +155,26 @@ class _Reader:
         columns = [self.column(name, c) for c in ins.get_columns(name)]
         pk = ins.get_pk_constraint(name).get("constrained_columns") or []
         table = Table(name=name, columns=columns, primary_key=list(pk))
-        comment = ins.get_table_comment(name).get("text")
-        table.comment = comment or None
+        if self.dialect != "sqlite":  # SQLite keeps no table comments
+            table.comment = ins.get_table_comment(name).get("text") or None
         for fk in ins.get_foreign_keys(name):
             # InnoDB's default (and what it reports by leaving the option out) is RESTRICT
             unset = "RESTRICT" if self.dialect == "mysql" else "NO ACTION"
-            action = str((fk.get("options") or {}).get("ondelete") or unset).upper()
+            action = str((fk.get("options") or {}).get("ondelete")
+                         or self.sqlite_on_delete(name).get(tuple(fk["constrained_columns"]))
+                         or unset).upper()
             table.foreign_keys.append(ForeignKey(
-                name=fk["name"], columns=fk["constrained_columns"], ref_table=fk["referred_table"],
+                # SQLite's foreign keys are unnamed: name them as PostgreSQL would
+                name=fk["name"] or f"{name}_{'_'.join(fk['constrained_columns'])}_fkey",
+                columns=fk["constrained_columns"], ref_table=fk["referred_table"],
                 ref_columns=fk["referred_columns"],
                 on_delete=OnDelete(action) if action in OnDelete._value2member_map_
                 else OnDelete.no_action,
             ))
         for u in ins.get_unique_constraints(name):
-            table.uniques.append(Unique(name=u["name"], columns=u["column_names"]))
+            table.uniques.append(Unique(
+                name=u["name"] or f"{name}_{'_'.join(u['column_names'])}_key",
+                columns=u["column_names"]))
         for ck in ins.get_check_constraints(name):
             table.checks.append(self.check(table, ck))
         fk_names = {(fk.name, tuple(fk.columns)) for fk in table.foreign_keys}
@@ -219,7 +246,23 @@ class _Reader:
             from dbarch.parse.mysql import normalize_expression as normalize
 
             first = next((c.name for c in table.columns if c.name in text), None)
-        return Check(name=info["name"], column=first or "", expression=normalize(text))
+        # SQLite reports unnamed checks with no name: name them as PostgreSQL would
+        name = info["name"] or f"{table.name}_{first or 'row'}_check"
+        return Check(name=name, column=first or "", expression=normalize(text))
+
+    def sqlite_on_delete(self, table: str) -> dict[tuple[str, ...], str]:
+        """SQLite's ON DELETE per foreign key (SQLAlchemy reads it only from table-level
+        FOREIGN KEY clauses, not from a column's REFERENCES)."""
+        if self.dialect != "sqlite":
+            return {}
+        import sqlalchemy as sa
+
+        found: dict[int, tuple[list[str], str]] = {}
+        quoted = table.replace('"', '""')
+        for row in self.conn.execute(sa.text(f'PRAGMA foreign_key_list("{quoted}")')):
+            columns, _ = found.setdefault(row[0], ([], str(row[6])))
+            columns.append(str(row[3]))
+        return {tuple(columns): action for columns, action in found.values()}
 
     def mysql_sorting(self, table: str, index: str) -> dict[str, tuple[str, ...]]:
         """DESC key parts of a MariaDB/MySQL index (SQLAlchemy does not report them)."""

@@ -1,0 +1,101 @@
+"""The review rules' machinery, the same shape as `dbarch lint`'s (dbarch/lint/rule.py).
+
+A rule is a small class in a file of its own under dbarch/review/rules/: a code in the R range,
+a name, a severity, the dialects it applies to, the kinds of live fact it needs (`requires`,
+from dbarch.review.facts), and a docstring published as its documentation page
+(`dbarch review --explain CODE`, `--list-rules`). `check` reads a ReviewContext (the schema,
+and the facts when the input is a live database) and yields findings.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from dbarch.lint.rule import Registry, Severity
+from dbarch.review.model import ReviewFinding
+
+if TYPE_CHECKING:
+    from dbarch.review.context import ReviewContext
+
+ALL_DIALECTS = frozenset({"postgresql", "mysql", "sqlite"})
+
+
+class ReviewRule:
+    """Base class of a review rule; subclasses set the class attributes and write `check`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    dialects: ClassVar[frozenset[str]] = ALL_DIALECTS
+    requires: ClassVar[frozenset[str]] = frozenset()
+    default_enabled: ClassVar[bool] = True
+    scales_with_table: ClassVar[bool] = False  # what lint_docs shows; no review rule scales
+    summary: ClassVar[str] = ""
+    # Why the rule does not apply to a dialect it leaves out, shown when it is not run.
+    not_applicable: ClassVar[str] = ""
+
+    def check(self, ctx: ReviewContext) -> Iterator[ReviewFinding]:
+        """Yield the findings of this rule on the whole schema."""
+        raise NotImplementedError
+
+    def finding(
+        self,
+        table: str | None,
+        message: str,
+        why: str,
+        *,
+        column: str | None = None,
+        fix: str | None = None,
+        note: str | None = None,
+        severity: Severity | None = None,
+    ) -> ReviewFinding:
+        """A finding of this rule on `table` (None: the schema as a whole)."""
+        return ReviewFinding(code=self.code, name=self.name, severity=severity or self.severity,
+                             table=table, column=column, message=message, why=why, fix=fix,
+                             note=note)
+
+    @classmethod
+    def documentation(cls) -> str:
+        """The rule's documentation page: its docstring, dedented."""
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+@dataclass
+class ReviewRegistry(Registry):
+    """The review rules by code; `find` and `sorted` as lint's registry has them."""
+
+    def add(self, rule: type) -> None:  # type: ignore[override]
+        for attr in ("code", "name", "summary"):
+            if not getattr(rule, attr, None):
+                raise TypeError(f"review rule {rule.__name__} has no {attr}")
+        if not rule.__doc__:
+            raise TypeError(f"review rule {rule.code} has no docstring (it is its page)")
+        clash = self.rules.get(rule.code)
+        if clash is not None and clash is not rule:
+            raise TypeError(f"rule code {rule.code} used by {clash.__name__} and {rule.__name__}")
+        self.rules[rule.code] = rule
+
+
+REGISTRY = ReviewRegistry()
+
+
+def register(rule: type[ReviewRule]) -> type[ReviewRule]:
+    """Class decorator: add a review rule to the registry."""
+    REGISTRY.add(rule)
+    return rule
+
+
+def all_rules() -> ReviewRegistry:
+    """The registry with every rule module under dbarch/review/rules imported."""
+    import importlib
+    import pkgutil
+
+    from dbarch.review import rules
+
+    for module in pkgutil.iter_modules(rules.__path__):
+        importlib.import_module(f"dbarch.review.rules.{module.name}")
+    return REGISTRY
+

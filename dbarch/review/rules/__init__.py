@@ -1,0 +1,1 @@
+"""The review rules, one a file; each registers itself on import."""
