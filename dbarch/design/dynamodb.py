@@ -432,6 +432,12 @@ class _Designer:
             "limit": p.limit, "api": "GetItem" if get_item else "Query",
             "eventual": p.consistency != Consistency.strong or index is not None,
             "where": {f: op.value for f, op in where.items()},
+            # How the Query runs (the design) ...
+            "forward": not shape.desc,
+            "query_limit": p.limit if not shape.filters and not shape.client_sort else None,
+            # ... and what the spec asked, which verification checks the answer against.
+            "asked": {"where": {f: op.value for f, op in where.items()}, "order": shape.order,
+                      "desc": shape.desc, "limit": p.limit},
         })
 
     # ----- writes
@@ -636,11 +642,13 @@ class _Designer:
         overhead = _num("units", "item_index_overhead_bytes")
         storage = sum(p.volume_horizon * (p.item_bytes * (1 + len(p.slots)) + overhead)
                       for p in self.entities.values())
-        mode = "PROVISIONED" if provisioned < on_demand else "PAY_PER_REQUEST"
+        small = on_demand < _num("design", "on_demand_below_usd_month")
+        mode = "PROVISIONED" if provisioned < on_demand and not small else "PAY_PER_REQUEST"
         return {"rcu": reads, "wcu": writes, "on_demand_usd": on_demand,
                 "provisioned_usd": provisioned, "provisioned_rcu": rcu,
                 "provisioned_wcu": wcu, "per_index": per_index, "billing_mode": mode,
-                "storage_bytes": storage,
+                "storage_bytes": storage, "small": small,
+                "small_usd": _num("design", "on_demand_below_usd_month"),
                 "storage_usd": storage / 1e9 * _num("prices", "storage_gb_month")}
 
     # ----- run

@@ -170,6 +170,9 @@ def section(spec: Spec, decision: Decision, model: dict[str, Any]) -> str:
         + (" — steady traffic at these rates keeps provisioned capacity busy enough to be "
            "cheaper; switch to on-demand if traffic turns spiky (once a day at most)."
            if cap["billing_mode"] == "PROVISIONED" else
+           f" — the on-demand bill stays under {_usd(cap['small_usd'])}/month, so sizing and "
+           "watching provisioned capacity would not pay for itself; on-demand also absorbs "
+           "spikes without scaling lag." if cap["small"] else
            " — at these rates on-demand is cheaper than paying for idle provisioned "
            "capacity, and it absorbs spikes without scaling lag.")
         + f" Storage at the horizon ≈{human_bytes(cap['storage_bytes'])} including index "
