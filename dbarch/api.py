@@ -501,6 +501,7 @@ class IndexAdvice:
             data["validation"] = self.validation.as_dict()
         return data
 
+
 def shard(
     db: str,
     table: str,

@@ -208,10 +208,13 @@ class Router:
             found = [i for i, o in enumerate(reading.occurrences) if o.alias == names[-2]]
         else:
             found = [i for i, o in enumerate(reading.occurrences) if column in o.columns]
-        return (found[-1], column) if len(found) == 1 or (found and len(names) >= 2) else None
+        # The latest occurrence is the innermost scope's: a subquery's FROM is read just
+        # before its WHERE, as SQL resolves an unqualified name there first.
+        return (found[-1], column) if found else None
 
     def _inserted(self, stmt: Any, target: _Occurrence) -> list[tuple[str, ...]] | None:
-        """The key of each row of INSERT … VALUES, or None when a row's key is not literal."""
+        """The key of each row of INSERT … VALUES (`$n` where it is not a literal), or None
+        when the target is not co-located."""
         if target.key is None:
             return None
         names = [c.name for c in stmt.cols or ()]
@@ -223,10 +226,10 @@ class Router:
                 node = _unwrap(given.get(column))
                 if isinstance(node, ast.A_Const) and not node.isnull:
                     key.append(_literal(node))
-                elif isinstance(node, ast.ParamRef):
-                    key.append("$")
                 else:
-                    return None
+                    # A parameter, an expression or the column's default (a sequence): each
+                    # row still goes to one shard, which one is not known here.
+                    key.append(f"${len(rows)}")
             rows.append(tuple(key))
         return rows
 
@@ -237,7 +240,7 @@ class Router:
         occ = reading.occurrences
         if reading.inserted is not None:
             rows = reading.inserted
-            literal = [r for r in rows if "$" not in r]
+            literal = [r for r in rows if not any(v.startswith("$") for v in r)]
             distinct = set(rows)
             kind = SINGLE if len(distinct) == 1 else (
                 MULTI if len(distinct) <= self.max_in_list else SCATTER)
@@ -275,18 +278,25 @@ class Router:
                          if {i, j} == {a, b} and x in key_a and y in key_b}
                 if all((n, n) in pairs for n in range(len(key_a))):
                     parent[find(a)] = find(b)
-        components = {find(i) for i in grouped}
-        if len(components) > 1:
-            return SCATTER, SCATTER, [], False, "joins co-located tables on other columns " \
-                "than the key (a cross-shard join)"
-        best: tuple[int, str, str, list[tuple[str, ...]], bool, str] | None = None
         rank = {SINGLE: 0, MULTI: 1, SCATTER: 2}
+        best: dict[int, tuple[str, str, list[tuple[str, ...]], bool, str]] = {}
         for i in grouped:
             found = self._pinned(occ[i])
-            if best is None or (rank[found[0]], rank[found[1]]) < (rank[best[1]], rank[best[2]]):
-                best = (i, *found)
-        assert best is not None
-        return best[1], best[2], best[3], best[4], best[5]
+            held = best.get(find(i))
+            if held is None or (rank[found[0]], rank[found[1]]) < (rank[held[0]],
+                                                                   rank[held[1]]):
+                best[find(i)] = found
+        if len(best) == 1:
+            return next(iter(best.values()))
+        # Parts not joined on the key still meet on one shard when each is pinned to the
+        # same literal value (a subquery repeating the tenant's filter).
+        pinned = {tuple(found[2]) for found in best.values() if found[0] == SINGLE}
+        if all(found[0] == SINGLE for found in best.values()) and len(pinned) == 1 \
+                and next(iter(pinned)):
+            first = next(iter(best.values()))
+            return SINGLE, SINGLE, first[2], False, "every part pinned to the same key value"
+        return SCATTER, SCATTER, [], False, "joins co-located tables on other columns " \
+            "than the key (a cross-shard join)"
 
     def _pinned(self, o: _Occurrence) -> tuple[str, str, list[tuple[str, ...]], bool, str]:
         """How one occurrence's WHERE pins its key: (hash route, range route, values, …)."""
