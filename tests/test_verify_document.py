@@ -182,3 +182,31 @@ access_patterns:
   - {name: by_spec, entity: Item, where: {specs: eq}, rate: 50/s}
 """)
     assert failed(design_part(spec, decision(spec, ["Item"]))) == []
+
+
+def test_a_mongodb_url_given_reaches_the_verifier() -> None:
+    # the offline checks always run; a mongodb:// URL given with --engine is handed over too
+    from dbarch.verify import parts as verify_parts_module
+
+    seen: list[str | None] = []
+
+    class Probe:
+        SCHEMES: tuple[str, ...] = ()
+        OPTIONAL_SCHEMES = ("mongodb",)
+
+        @staticmethod
+        def verify_part(part: object, url: str | None) -> object:
+            seen.append(url)
+            return verify_parts_module.PartCheck(part="p", paradigm="document", ran=True)
+
+    original = verify_parts_module.verifier_for
+    verify_parts_module.verifier_for = lambda name: Probe  # type: ignore[assignment,return-value]
+    try:
+        from dbarch.design.parts import PartDesign
+
+        part = PartDesign(part="p", paradigm="document", product="mongodb")
+        verify_parts_module.verify_parts([part], ["sqlite://", "mongodb://db.example:27017/x"])
+        verify_parts_module.verify_parts([part], ["sqlite://"])
+    finally:
+        verify_parts_module.verifier_for = original
+    assert seen == ["mongodb://db.example:27017/x", None]

@@ -106,7 +106,7 @@ def _pooling(part: PartCapacity, labels: list[str]) -> Step | None:
                  f"the practical number of {c.name} connections"),
         fires_at=_first_over(part, labels, lambda pt: pt.connections, c.connections),
         measure=_measure(part, labels, lambda pt: f"{human_count(pt.connections)} conn "
-                                                  f"({pt.in_flight:.3g} in flight)"),
+                                                  f"({human_count(pt.in_flight)} in flight)"),
     )
 
 

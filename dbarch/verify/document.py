@@ -33,6 +33,7 @@ from dbarch.spec.quantities import human_bytes
 from dbarch.verify.parts import Check, PartCheck
 
 SCHEMES: tuple[str, ...] = ()
+OPTIONAL_SCHEMES = ("mongodb", "mongodb+srv")  # used when the user gives one with --engine
 
 _ISO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 _JSON_TYPES: dict[str, dict[str, Any]] = {

@@ -3,10 +3,10 @@ on a real engine (Redis, DynamoDB on moto, Kuzu embedded, PostgreSQL for time se
 reports what it checked.
 
 A verifier module (registered in VERIFIERS) provides `SCHEMES` (the URL schemes it runs on;
-empty for an embedded engine) and `verify_part(part: PartDesign, url: str | None) ->
-PartCheck`. `verify_parts` gives each part the first engine URL of a scheme its verifier
-accepts, or None for an embedded engine, and records a part it cannot run anywhere as not
-verified (never as passed).
+empty for an embedded engine), optionally `OPTIONAL_SCHEMES` (servers it also uses when one is
+given), and `verify_part(part: PartDesign, url: str | None) -> PartCheck`. `verify_parts`
+gives each part the first engine URL of a scheme its verifier accepts, or None for an
+embedded engine, and records a part it cannot run anywhere as not verified (never as passed).
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ def verify_parts(parts: list[PartDesign], urls: list[str]) -> list[PartCheck]:
             continue
         schemes: tuple[str, ...] = tuple(getattr(module, "SCHEMES", ()))
         url = None
+        # An embedded or offline verifier may also run on a server when one is given (MongoDB:
+        # validators checked offline always, on a mongodb:// server when the user names one).
+        optional = tuple(getattr(module, "OPTIONAL_SCHEMES", ()))
+        if optional:
+            url = next((u for u in urls
+                        if urlsplit(u).scheme.split("+")[0].lower() in optional), None)
         if schemes:
             url = next((u for u in urls
                         if urlsplit(u).scheme.split("+")[0].lower() in schemes), None)
