@@ -694,6 +694,13 @@ class _Designer:
 
     def run(self) -> PartDesign:
         spec, data = self.spec, self.data
+        if self.decision.product != "redis":
+            # The key design uses Redis structures (hashes, sorted sets, streams); Memcached
+            # and other plain key-value stores hold strings only.
+            self.findings.append(PartFinding(
+                severity="warning",
+                message=f"this key design is for Redis; {self.decision.product_name} stores "
+                        "strings only, so only the record keys and lookups apply there"))
         for entity in self.decision.entities:
             if entity not in spec.entities:
                 continue
