@@ -168,6 +168,7 @@ def _mysql_facts(url: str, parsed: ParsedSchema, sample_rows: int, values_upto: 
             for table, column in cur.fetchall():
                 if counters.get(table, 0) > 1:
                     facts.sequences.append(SequenceFacts(table, column, counters[table] - 1))
+            _add_column_checks(cur, parsed)
             for table in parsed.schema.tables:
                 _sample(cur, _backtick, table, facts, sample_rows, values_upto)
     except pymysql.Error as exc:
@@ -175,6 +176,33 @@ def _mysql_facts(url: str, parsed: ParsedSchema, sample_rows: int, values_upto: 
     facts.source = (f"MariaDB/MySQL {version.split('-')[0]} (information_schema; column "
                     f"statistics from the first {sample_rows:,} rows of each table)")
     return facts
+
+
+def _add_column_checks(cur: Any, parsed: ParsedSchema) -> None:
+    """The CHECK constraints SQLAlchemy's MySQL reflection misses (MariaDB's column-level
+    ones, written inside a column definition), added to the schema read."""
+    import pymysql
+
+    from dbarch.schema.model import Check
+
+    try:  # MariaDB names each check's table (two tables may both have a check `status`)
+        cur.execute("SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM "
+                    "information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()")
+    except pymysql.err.OperationalError:  # MySQL 8: through TABLE_CONSTRAINTS
+        cur.execute(
+            "SELECT tc.TABLE_NAME, cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE FROM "
+            "information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS "
+            "cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = "
+            "tc.CONSTRAINT_NAME WHERE tc.CONSTRAINT_TYPE = 'CHECK' "
+            "AND tc.TABLE_SCHEMA = DATABASE()")
+    tables = {t.name: t for t in parsed.schema.tables}
+    for table_name, name, clause in cur.fetchall():
+        table = tables.get(table_name)
+        if table is None or any(c.name == name for c in table.checks):
+            continue
+        column = next((c.name for c in table.columns if f"`{c.name}`" in clause), "")
+        table.checks.append(Check(name=name, column=column,
+                                  expression=str(clause).replace("`", "")))
 
 
 def _backtick(name: str) -> str:

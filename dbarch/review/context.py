@@ -28,6 +28,7 @@ class ReviewContext:
         self.dialect = dialect
         self.facts = facts
         self.data = data if data is not None else knowledge()
+        self._modified: dict[tuple[str, str], dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ SQL spelling
 
@@ -55,6 +56,14 @@ class ReviewContext:
                 parts.append(f"ALTER COLUMN {c} SET NOT NULL")
             return f"ALTER TABLE {t} " + ", ".join(parts) + ";"
         if self.dialect == "mysql":
+            # MODIFY restates the whole column: a later fix to the same column carries the
+            # earlier ones' changes, or applying both would undo the first.
+            earlier = self._modified.setdefault((table.name, column.name), {})
+            merged = bool(earlier)
+            native = native or earlier.get("native")
+            not_null = not_null if not_null is not None else earlier.get("not_null")
+            earlier.update({k: v for k, v in (("native", native), ("not_null", not_null))
+                            if v is not None})
             nullable = column.nullable if not_null is None else not not_null
             definition = native or column.type.native or column.type.kind.value
             definition += " NULL" if nullable else " NOT NULL"
@@ -68,7 +77,10 @@ class ReviewContext:
                     definition += f" DEFAULT {default.value}"
             if column.identity:
                 definition += " AUTO_INCREMENT"
-            return f"ALTER TABLE {t} MODIFY {c} {definition}, ALGORITHM=COPY;"
+            statement = f"ALTER TABLE {t} MODIFY {c} {definition}, ALGORITHM=COPY;"
+            if merged:
+                statement += "  -- with the change above to this column"
+            return statement
         return None
 
     # ------------------------------------------------------------------ the schema
