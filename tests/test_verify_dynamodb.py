@@ -20,7 +20,6 @@ from dbarch.engines.dynamodb import DynamoDBEngine
 from dbarch.errors import EngineError
 from dbarch.spec.load import load_spec_text
 from dbarch.verify.dynamodb import verify_part
-from dbarch.verify.parts import verify_parts
 from tests.test_design_dynamodb import CHAT, whole_part
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,11 +89,18 @@ def test_every_designed_read_verifies(moto_url: str, chat: PartDesign) -> None:
     assert counts["member_channels"] > 1 and counts["channel_members"] > 1
 
 
-def test_verify_parts_routes_dynamodb_urls(moto_url: str, gaming: PartDesign) -> None:
-    (check,) = verify_parts([gaming], ["sqlite://", moto_url])
-    assert check.ok and check.url == moto_url
-    (unrouted,) = verify_parts([gaming], ["sqlite://"])
-    assert not unrouted.ran and "dynamodb://" in unrouted.note
+def test_design_verifies_the_part_with_no_flag(tmp_path: Path) -> None:
+    # Like an embedded engine: `dbarch design` starts moto itself, and --engine URLs (here only
+    # SQLite's) go to the relational verification untouched.
+    _, report, written = api.design(ROOT / "examples" / "gaming.yaml", tmp_path, ["sqlite://"])
+    assert report is not None and report.ok
+    (part,) = report.parts
+    assert part.ran and part.ok and part.url == "dynamodb://local"
+    doc = (tmp_path / "ARCHITECTURE.md").read_text()
+    assert "Verified on moto" in doc and "| open_matches | ok |" in doc
+    assert (tmp_path / "schema" / "dynamodb.table.json") in written
+    again = api.verify(tmp_path, ["sqlite://"])   # reloaded from design.json
+    assert again.ok and again.parts[0].ok
 
 
 def test_local_url_starts_and_stops_its_own_server(gaming: PartDesign) -> None:

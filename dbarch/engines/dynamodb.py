@@ -3,8 +3,8 @@
 URLs:
 - `dynamodb://local`: start moto's DynamoDB in server mode (`ThreadedMotoServer`) on a free
   loopback port for the life of the adapter, and stop it on `close()`. This is how dbarch
-  verifies DynamoDB designs here: moto speaks the DynamoDB wire API (CreateTable, GSIs, Query,
-  TTL), so the same calls would run on AWS.
+  verifies DynamoDB designs by default: moto speaks the DynamoDB wire API (CreateTable, GSIs,
+  Query, TTL) over HTTP, so the same calls would run on AWS.
 - `dynamodb://HOST:PORT` or `dynamodb+http://HOST:PORT`: an emulator already listening there
   (moto server, DynamoDB Local); `dynamodb+https://…` for TLS.
 
