@@ -20,6 +20,7 @@ from dbarch.engines.dynamodb import DynamoDBEngine
 from dbarch.errors import EngineError
 from dbarch.spec.load import load_spec_text
 from dbarch.verify.dynamodb import verify_part
+from dbarch.verify.parts import verify_parts
 from tests.test_design_dynamodb import CHAT, whole_part
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,11 @@ def test_design_verifies_the_part_with_no_flag(tmp_path: Path) -> None:
     assert (tmp_path / "schema" / "dynamodb.table.json") in written
     again = api.verify(tmp_path, ["sqlite://"])   # reloaded from design.json
     assert again.ok and again.parts[0].ok
+
+
+def test_a_given_endpoint_is_used(moto_url: str, gaming: PartDesign) -> None:
+    (check,) = verify_parts([gaming], ["sqlite://", moto_url])
+    assert check.ok and check.url == moto_url
 
 
 def test_local_url_starts_and_stops_its_own_server(gaming: PartDesign) -> None:

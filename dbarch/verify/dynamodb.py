@@ -30,10 +30,10 @@ from dbarch.select.tuning import load_yaml
 from dbarch.verify.parts import Check, PartCheck
 
 # Empty, like an embedded engine: every run verifies on a moto server started for it (moto is
-# a dependency), so `dbarch design` proves the part with no flag. `verify_part(part, url)`
-# still takes dynamodb://HOST:PORT for an emulator already running (API use). Not routed
-# from --engine because the relational verification would try the URL too (see the report).
+# a dependency), so `dbarch design` proves the part with no flag. A dynamodb://HOST:PORT given
+# with --engine (an emulator already running) is used instead.
 SCHEMES: tuple[str, ...] = ()
+OPTIONAL_SCHEMES: tuple[str, ...] = ("dynamodb",)
 LOCAL = "dynamodb://local"
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
