@@ -132,9 +132,9 @@ def test_monotonic_keys_are_flagged_for_range_sharding(shop: str) -> None:
     assert customer.insert_load["range"] < 1.5
 
 
-def test_monotonic_range_key_is_a_warning_when_range_is_the_only_fit(shop: str) -> None:
-    # A monotonic key given alone is still hashed: the range strategy stays flagged in the
-    # figures (every insert on the last shard), never chosen.
+def test_a_monotonic_key_alone_is_still_hashed(shop: str) -> None:
+    # The range strategy stays flagged in the figures (every insert on the last shard), never
+    # chosen.
     report = api.shard(shop, "orders", keys=["created_at"])
     key = report.keys[0]
     assert key.strategy == "hash" and key.insert_load["range"] == pytest.approx(16.0)
@@ -276,3 +276,25 @@ def test_bad_table_and_key_are_located_errors(shop: str) -> None:
     mysql = runner.invoke(main, ["shard", "--db", "mysql://root@127.0.0.1/test", "--table",
                                  "t"])
     assert mysql.exit_code == 2 and "PostgreSQL" in mysql.output
+
+
+def test_literal_values_are_counted_and_placed_in_one_scan(shop: str) -> None:
+    from dbarch.engines.shard_stats import shard_session
+
+    with shard_session(shop) as session:
+        facts = session.tables(session.resolve("orders")[0])["orders"]
+        found = session.value_shards(facts, ["tenant_id"], [("1",), ("4",), ("999",)],
+                                     shards=16, bounds=["2", "10"], sample=("", None))
+        expected = session._one("SELECT abs(hashtext('1')::bigint) % 16")[0]
+        assert found[("1",)] == (14000, expected, 0)  # 1 < 2: the first range
+        assert found[("999",)][0] == 0 and found[("999",)][2] == 2
+        assert found[("4",)][2] == 1
+        # 'x' is no bigint: that value alone is left out, the others still answered
+        mixed = session.value_shards(facts, ["tenant_id"], [("x",), ("1",)], shards=16,
+                                     bounds=[], sample=("", None))
+        assert mixed == {("1",): (14000, expected, 0)}
+        pair = session.value_shards(facts, ["tenant_id", "customer_id"], [("1", "5")],
+                                    shards=4, bounds=[], sample=("", None))
+        count = session._one("SELECT count(*) FROM orders WHERE tenant_id = 1 "
+                             "AND customer_id = 5")[0]
+        assert pair[("1", "5")][0] == count

@@ -182,39 +182,51 @@ class ShardSession:
 
     def value_shards(self, facts: TableFacts, columns: Sequence[str],
                      values: Sequence[tuple[str, ...]], *, shards: int, bounds: Sequence[str],
-                     sample: tuple[str, float | None]) -> dict[tuple[str, ...], tuple[int, int,
-                                                                                       int]]:
+                     sample: tuple[str, float | None]
+                     ) -> dict[tuple[str, ...], tuple[int, int, int]]:
         """For literal key values a workload names: (rows with it, hash shard, range shard).
 
-        The literals are cast to the columns' types in the database, so `42` and `'42'` hash
-        as the stored value does; a literal that does not cast is left out.
+        One query for all the values (one scan of the table, or of its sample). The literals
+        are cast to the columns' types in the database, so `42` and `'42'` hash as the stored
+        value does; when one does not cast, each value is asked alone and that one left out.
         """
-        out: dict[tuple[str, ...], tuple[int, int, int]] = {}
         if not values:
+            return {}
+        try:
+            return self._value_shards(facts, columns, values, shards, bounds, sample)
+        except EngineError:
+            out: dict[tuple[str, ...], tuple[int, int, int]] = {}
+            for one in values:
+                try:
+                    out.update(self._value_shards(facts, columns, [one], shards, bounds,
+                                                  sample))
+                except EngineError:
+                    continue  # not of the column's type: the query names no row
             return out
+
+    def _value_shards(self, facts: TableFacts, columns: Sequence[str],
+                      values: Sequence[tuple[str, ...]], shards: int, bounds: Sequence[str],
+                      sample: tuple[str, float | None]
+                      ) -> dict[tuple[str, ...], tuple[int, int, int]]:
         types = [self.column_type(facts, c) for c in columns]
-        cols = [_ident(c) for c in columns]
-        key = cols[0] if len(cols) == 1 else f"ROW({', '.join(cols)})"
-        table = _ident(*facts.qualified.split(".", 1)) + sample[0]
+        table = f"{_ident(*facts.qualified.split('.', 1))} AS t{sample[0]}"
         aliases = [f"v{i}" for i in range(len(columns))]
-        typed = [f"{a}::{t}" for a, t in zip(aliases, types, strict=True)]
+        typed = [f"v.{a}::{t}" for a, t in zip(aliases, types, strict=True)]
         value = typed[0] if len(typed) == 1 else f"ROW({', '.join(typed)})"
+        match = " AND ".join(f"t.{_ident(c)} = {x}" for c, x in zip(columns, typed, strict=True))
         arrays = ", ".join(["%s::text[]"] * len(columns))
-        bucket = (f"width_bucket({typed[0]}, %s::{types[0]}[])" if bounds else "0")
-        params: list[Any] = [list(bounds)] if bounds else []
-        for vals in values:
-            try:
-                row = self._one(
-                    f"WITH v AS (SELECT {', '.join(aliases)} FROM unnest({arrays}) "
-                    f"AS u({', '.join(aliases)})) "
-                    f"SELECT abs(hashtext(({value})::text)::bigint) % {shards}, {bucket}, "
-                    f"(SELECT count(*) FROM {table} WHERE {key} = (SELECT {value} FROM v)) "
-                    "FROM v", [*[[x] for x in vals], *params])
-            except EngineError:
-                continue  # the literal is not of the column's type: the query names no row
-            if row is not None:
-                out[tuple(vals)] = (int(row[2]), int(row[0]), min(int(row[1]), shards - 1))
-        return out
+        bucket = f"width_bucket({typed[0]}, %s::{types[0]}[])" if bounds else "0"
+        rows = self._all(
+            f"WITH v AS (SELECT * FROM unnest(%s::int[], {arrays}) AS u(n, "
+            f"{', '.join(aliases)})), "
+            f"c AS (SELECT v.n, count(*) AS found FROM v JOIN {table} ON {match} "
+            "GROUP BY v.n) "
+            f"SELECT v.n, abs(hashtext(({value})::text)::bigint) %% {shards}, {bucket}, "
+            "coalesce(c.found, 0) FROM v LEFT JOIN c ON c.n = v.n",
+            [list(range(len(values))), *[[v[i] for v in values] for i in range(len(columns))],
+             *([list(bounds)] if bounds else [])])
+        return {tuple(values[int(n)]): (int(count), int(hashed), min(int(ranged), shards - 1))
+                for n, hashed, ranged, count in rows}
 
     def column_type(self, facts: TableFacts, column: str) -> str:
         """The column's type as SQL (format_type), for casts."""

@@ -91,12 +91,20 @@ def traffic(routes: Sequence[Route], stats: KeyStats, values: ValueShards,
     values the way the data holds them (uniformly over the distinct values): it adds its weight
     times the shard's rows over the number of distinct values, to every shard.
     """
-    if not routes:
+    per_route = traffic_by_route(routes, stats, values, strategy)
+    if not per_route:
         return None
+    return [sum(loads) for loads in zip(*per_route.values(), strict=True)]
+
+
+def traffic_by_route(routes: Sequence[Route], stats: KeyStats, values: ValueShards,
+                     strategy: str) -> dict[str, list[float]]:
+    """Each route's (by label) rows touched per shard, as `traffic` sums them."""
     buckets = stats.hash_buckets if strategy == HASH else stats.range_buckets
-    load = [0.0] * len(buckets)
     distinct = max(stats.distinct, 1)
+    out: dict[str, list[float]] = {}
     for r in routes:
+        load = out.setdefault(r.label, [0.0] * len(buckets))
         known = [values[v] for v in r.values if v in values]
         if known and not r.parameterized:
             for rows, hashed, ranged in known:
@@ -104,7 +112,21 @@ def traffic(routes: Sequence[Route], stats: KeyStats, values: ValueShards,
             continue
         for shard, rows in enumerate(buckets):
             load[shard] += r.weight * rows / distinct
-    return load
+    return out
+
+
+def busiest(routes: Sequence[Route], stats: KeyStats, values: ValueShards,
+            strategy: str) -> tuple[str, float] | None:
+    """The query that loads the busiest shard most, and its share of that shard's load."""
+    per_route = traffic_by_route(routes, stats, values, strategy)
+    if not per_route:
+        return None
+    totals = [sum(loads) for loads in zip(*per_route.values(), strict=True)]
+    shard = max(range(len(totals)), key=lambda i: totals[i])
+    if totals[shard] <= 0:
+        return None
+    label = max(per_route, key=lambda k: per_route[k][shard])
+    return label, per_route[label][shard] / totals[shard]
 
 
 def judge(columns: tuple[str, ...], origin: list[str], stats: KeyStats, routes: list[Route],
@@ -143,7 +165,8 @@ def judge(columns: tuple[str, ...], origin: list[str], stats: KeyStats, routes: 
         reads={s: distribution(reads, s) for s in (HASH, RANGE)},
         writes={s: distribution(writes, s) for s in (HASH, RANGE)},
         routes=routes, colocated=colocated, score=scores[strategy])
-    _explain(report, settings, both[strategy], cardinality)
+    _explain(report, settings, both[strategy], cardinality,
+             busiest(routes, stats, values, strategy))
     return report
 
 
@@ -152,7 +175,8 @@ def rank(reports: list[KeyReport]) -> list[KeyReport]:
     return sorted(reports, key=lambda r: (-round(r.score, 9), -r.stats.distinct, r.name))
 
 
-def _explain(r: KeyReport, settings: Settings, shares: Distribution, cardinality: float) -> None:
+def _explain(r: KeyReport, settings: Settings, shares: Distribution, cardinality: float,
+             culprit: tuple[str, float] | None) -> None:
     """The reasons (what is good) and warnings (what breaks) behind a key's score."""
     n = settings.shards
     stats = r.stats
@@ -205,8 +229,15 @@ def _explain(r: KeyReport, settings: Settings, shares: Distribution, cardinality
             f"{shares.multi:.1f}% multi-shard, {shares.scatter:.1f}% scatter-gather")
         flow = r.traffic.get(r.strategy)
         if flow is not None and flow > hot:
-            r.warnings.append(f"hot traffic: the busiest shard serves {flow:.2f}× the mean of "
-                              "the workload's rows")
+            text = (f"hot traffic: the busiest shard serves {flow:.2f}× the mean of the "
+                    "workload's rows")
+            if culprit is not None:
+                route = next(x for x in r.routes if x.label == culprit[0])
+                named = ", ".join("/".join(v) for v in route.values[:3])
+                text += (f", {culprit[1]:.0%} of it from {culprit[0]}"
+                         + (f" (key {named}, as written in the workload)" if named
+                            and not route.parameterized else ""))
+            r.warnings.append(text)
         if shares.scatter > 50.0:
             r.warnings.append(f"{shares.scatter:.1f}% of the workload's weight would be "
                               "scatter-gather: most queries do not name the key")
