@@ -385,6 +385,7 @@ def review(
     dialect: str | None = None,
     enable: tuple[str, ...] | list[str] = (),
     disable: tuple[str, ...] | list[str] = (),
+    emit_spec: str | Path | None = None,
 ) -> ReviewReport:
     """Review an existing schema (`dbarch review`): a live database URL (postgresql://,
     mysql://, sqlite:///file.db; only read) or a DDL file in `dialect` (default postgresql).
@@ -392,6 +393,8 @@ def review(
     A live database adds its facts (rows, column statistics, sequences, index usage) and the
     rules that need them; on a DDL file those rules are listed as not run. `enable` and
     `disable` choose rules by code or name (`disable=("all",)`, `enable=("R101",)`: R101 alone).
+    With `emit_spec`, a requirements spec reverse-engineered from the schema (entities,
+    attributes, relationships, volumes from row counts) is written there as YAML.
     """
     from urllib.parse import urlsplit
 
@@ -412,13 +415,27 @@ def review(
         if dialect is not None and dialect_name(dialect) != found:
             raise InputError([Problem("--dialect", f"the database is {found}, not {dialect}",
                                       hint="--dialect is for DDL files; drop it")])
-        return review_schema(parsed, found, facts, source=redact(target), rules=rules)
-    if not Path(target).is_file():
-        raise InputError([Problem(target, "no such DDL file (and not a database URL)",
-                                  hint="give a .sql file, or postgresql://…, mysql://…, "
-                                  "sqlite:///file.db")])
-    name = dialect_name(dialect or "postgresql")
-    return review_schema(read_ddl_file(target, name), name, source=target, rules=rules)
+        report = review_schema(parsed, found, facts, source=redact(target), rules=rules)
+    else:
+        if not Path(target).is_file():
+            raise InputError([Problem(target, "no such DDL file (and not a database URL)",
+                                      hint="give a .sql file, or postgresql://…, mysql://…, "
+                                      "sqlite:///file.db")])
+        name = dialect_name(dialect or "postgresql")
+        parsed, facts = read_ddl_file(target, name), None
+        report = review_schema(parsed, name, source=target, rules=rules)
+    if emit_spec is not None:
+        import yaml
+
+        from dbarch.review.spec_emit import emit_spec as reverse_engineer
+
+        spec = reverse_engineer(parsed.schema, facts,
+                                money_words=frozenset(knowledge()["money_words"]))
+        text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=100)
+        header = f"# Reverse-engineered by dbarch review from {report.source}\n"
+        write_files(Path(emit_spec).parent, {Path(emit_spec).name: header + text})
+        report.emitted_spec = str(emit_spec)
+    return report
 
 
 def indexes(

@@ -442,10 +442,14 @@ def indexes(db: str, workload: str | None, from_stats: bool, log: str | None,
               help="Switch a rule off; `--disable all --enable R101` runs R101 alone.")
 @click.option("--list-rules", is_flag=True, help="List every review rule and exit.")
 @click.option("--explain", metavar="RULE", help="Print a rule's documentation page and exit.")
+@click.option("--emit-spec", type=click.Path(dir_okay=False), metavar="SPEC.yaml",
+              help="Also write a requirements spec reverse-engineered from the schema "
+              "(entities, attributes, relationships, volumes from row counts).")
 @FORMAT
 @handles_errors
 def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
-           disable: tuple[str, ...], list_rules: bool, explain: str | None, fmt: str) -> int:
+           disable: tuple[str, ...], list_rules: bool, explain: str | None,
+           emit_spec: str | None, fmt: str) -> int:
     """Review an existing schema: a live database or a DDL file.
 
     A live database (postgresql://…, mysql://… for MySQL or MariaDB, sqlite:///file.db) is
@@ -458,6 +462,7 @@ def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
       dbarch review postgresql://app@localhost/shop
       dbarch review schema.sql --dialect mysql --format json
       dbarch review mysql://root@localhost/shop --disable R113
+      dbarch review postgresql://app@localhost/shop --emit-spec shop.yaml
       dbarch review --list-rules
 
     Exit code: 0 no finding, 1 findings, 2 bad input or an unreachable database.
@@ -469,7 +474,8 @@ def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
     if not target:
         raise InputError([Problem("dbarch review", "no URL or DDL file given",
                                   hint="dbarch review postgresql://…, or --list-rules")])
-    report = api.review(target, dialect=dialect, enable=enable, disable=disable)
+    report = api.review(target, dialect=dialect, enable=enable, disable=disable,
+                        emit_spec=emit_spec)
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
