@@ -125,3 +125,16 @@ def test_live_sqlite_file(tmp_path: Path) -> None:
         ("R115", "customers", "status"),  # two values, no CHECK
     } <= found, found
     assert {n["code"] for n in data["not_run"]} == {"R105", "R107"}
+
+
+def test_emit_spec_from_a_ddl_file(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "spec.yaml"
+    code, out = _review(str(SCHEMAS / "clean_mariadb.sql"), "--dialect", "mysql",
+                        "--emit-spec", str(path))
+    assert code == 0, out
+    assert f"spec written: {path}" in out
+    code, out = CliRunner().invoke(main, ["spec", "check", str(path)]).exit_code, ""
+    assert code == 0
+    text = path.read_text()
+    assert text.startswith("# Reverse-engineered by dbarch review")
+    assert "volume" not in text  # a DDL file has no row counts

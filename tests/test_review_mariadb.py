@@ -134,3 +134,16 @@ def test_clean_schema_gets_no_finding(clean: str) -> None:
     report = api.review(clean)
     assert report.findings == [], [(f.code, f.where, f.message) for f in report.findings]
     assert len(report.rules_run) == 12
+
+
+def test_emitted_spec_from_mariadb(clean: str, tmp_path: Path) -> None:
+    from dbarch.spec import load_spec
+
+    path = tmp_path / "spec.yaml"
+    api.review(clean, emit_spec=path)
+    spec = load_spec(path)
+    assert spec.entities["Order"].volume == 2000  # smaller than the sample: counted exactly
+    assert spec.entities["Customer"].attributes["status"].values == ["active", "blocked",
+                                                                     "closed"]
+    designed = {t.name for t in api.plan(spec).relational.tables}
+    assert designed == {"customers", "orders", "order_items"}

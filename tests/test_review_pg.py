@@ -151,3 +151,34 @@ def test_cli_json_and_exit_codes(clean: str) -> None:
     assert data["findings"] == [] and data["live"] is True and data["tables"] == 3
     result = runner.invoke(main, ["review", "postgresql://postgres@127.0.0.1:1/test"])
     assert result.exit_code == 2
+
+
+def test_emitted_spec_designs_back_to_an_equivalent_schema(clean: str, tmp_path: Path) -> None:
+    """--emit-spec on the clean database: the spec loads, its volumes are the row counts, and
+    `dbarch design` makes the same tables, columns, nullability and foreign keys from it."""
+    from dbarch.parse import read_ddl_file
+    from dbarch.spec import load_spec
+
+    path = tmp_path / "spec.yaml"
+    report = api.review(clean, emit_spec=path)
+    assert report.emitted_spec == str(path)
+    spec = load_spec(path)
+    assert set(spec.entities) == {"Customer", "Order", "OrderItem"}
+    assert spec.entities["Customer"].volume == 1000
+    assert spec.entities["Customer"].attributes["status"].values == ["active", "blocked",
+                                                                     "closed"]
+    assert spec.entities["Customer"].attributes["balance"].type == "money"
+    owned = {(r.from_, r.to): r.owned for r in spec.relationships}
+    assert owned == {("Order", "Customer"): False, ("OrderItem", "Order"): True}
+    designed = {t.name: t for t in api.plan(spec).relational.tables}
+    original = read_ddl_file(SCHEMAS / "clean_postgresql.sql", "postgresql").schema
+    assert set(designed) == {t.name for t in original.tables}
+    for table in original.tables:
+        twin = designed[table.name]
+        for column in table.columns:
+            assert twin.column(column.name).nullable == column.nullable, column.name
+        assert {(tuple(f.columns), f.ref_table, f.on_delete) for f in table.foreign_keys
+                if f.on_delete.value == "CASCADE"} <= {
+            (tuple(f.columns), f.ref_table, f.on_delete) for f in twin.foreign_keys}
+        assert {(tuple(f.columns), f.ref_table) for f in table.foreign_keys} == {
+            (tuple(f.columns), f.ref_table) for f in twin.foreign_keys}

@@ -279,6 +279,8 @@ def _sample(cur: Any, q: Callable[[str], str], table: Table, facts: Facts, sampl
     row = cur.fetchone()
     total = int(row[0])
     found.stats_rows = total
+    if total < sample_rows:  # the sample read the whole table: an exact count, not an estimate
+        found.rows = total
     if not total:
         return
     distinct = dict(zip((c.name for c in texts), row[1 + len(table.columns):], strict=True))

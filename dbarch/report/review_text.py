@@ -33,6 +33,9 @@ def render(report: ReviewReport) -> str:
         lines.append("not run:")
         lines.extend(f"  {n.code} {n.name}: {n.reason}" for n in report.not_run)
         lines.append("")
+    if report.emitted_spec:
+        lines.append(f"spec written: {report.emitted_spec} (check it with dbarch spec check; "
+                     "add the access patterns before dbarch design)")
     for notice in report.notices:
         lines.append(f"notice: {notice}")
     counts = {}

@@ -67,6 +67,7 @@ class ReviewReport:
     not_run: list[NotRun] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     facts_source: str = ""
+    emitted_spec: str | None = None  # the spec file --emit-spec wrote
 
     def as_dict(self) -> dict[str, object]:
         """The report as plain data, for `--format json`."""
@@ -80,6 +81,7 @@ class ReviewReport:
             "rules_run": self.rules_run,
             "not_run": [n.as_dict() for n in self.not_run],
             "notices": self.notices,
+            "emitted_spec": self.emitted_spec,
             "summary": {s.label: sum(1 for f in self.findings if f.severity == s)
                         for s in Severity},
         }
