@@ -104,9 +104,16 @@ def design(
     from dbarch.verify.run import verify as run_verify
 
     result = plan(spec)
-    urls = ["sqlite://"] if engines is None else engines
+    if engines is None:  # SQLite proves the DDL; a part's local server proves its design
+        from dbarch.engines.discover import answering_parts
+
+        urls = ["sqlite://", *(answering_parts() if result.parts else [])]
+    else:
+        urls = engines
+    relational = _relational_urls(urls)
     report = (
-        run_verify(result.relational, render_ddls(result), urls, spec=result.spec) if urls else None
+        run_verify(result.relational, render_ddls(result), relational, spec=result.spec)
+        if urls else None
     )
     if report is not None:
         report.parts = verify_parts(result.parts, urls)
@@ -127,9 +134,32 @@ def verify(out: str | Path, engines: list[str]) -> VerifyReport:
         ddl[dialect] = path.read_text() if path.exists() else render_ddl(result.relational, dialect)
     from dbarch.verify.parts import verify_parts
 
-    report = run_verify(result.relational, ddl, engines, spec=result.spec)
+    report = run_verify(result.relational, ddl, _relational_urls(engines), spec=result.spec)
     report.parts = verify_parts(result.parts, engines)
     return report
+
+
+def _relational_urls(urls: list[str]) -> list[str]:
+    """The URLs the relational schema is verified on; the others go to the parts' verifiers.
+    A URL no verifier takes is an input error, not a silently ignored engine."""
+    from urllib.parse import urlsplit
+
+    from dbarch.engines import SCHEMES, redact
+    from dbarch.verify.parts import part_schemes
+
+    relational, unknown = [], []
+    for url in urls:
+        scheme = urlsplit(url).scheme.split("+")[0].lower()
+        if scheme in SCHEMES:
+            relational.append(url)
+        elif scheme not in part_schemes():
+            unknown.append(url)
+    if unknown:
+        known = sorted({*SCHEMES, *part_schemes()})
+        raise InputError([Problem("--engine", f"unknown engine scheme in {redact(u)}",
+                                  hint=f"expected one of {', '.join(s + '://' for s in known)}")
+                          for u in unknown])
+    return relational
 
 
 def default_engines() -> list[str]:

@@ -105,4 +105,5 @@ def test_discover_local_servers() -> None:
     """Both local servers run on this machine; an unused port does not answer."""
     assert answering() == [POSTGRESQL_URL, MARIADB_URL]
     assert answering(["postgresql://postgres@127.0.0.1:1/test"], timeout=1) == []
-    assert default_urls() == ["sqlite://", POSTGRESQL_URL, MARIADB_URL]
+    assert default_urls() == ["sqlite://", POSTGRESQL_URL, MARIADB_URL,
+                              "redis://127.0.0.1:6379/0"]

@@ -24,6 +24,20 @@ def answering(urls: tuple[str, ...] | list[str] = LOCAL_SERVERS, timeout: float 
     return found
 
 
+PART_SERVERS: tuple[str, ...] = ("redis://127.0.0.1:6379/0",)
+"""Local servers of the non-relational parts' verifiers (Redis 7 for key-value parts)."""
+
+
+def answering_parts(urls: tuple[str, ...] | list[str] = PART_SERVERS,
+                    timeout: float = 2.0) -> list[str]:
+    """The part servers among `urls` that answer within `timeout` seconds."""
+    from dbarch.engines import redis
+
+    return [url for url in urls if redis.answers(url, timeout=timeout)]
+
+
 def default_urls(timeout: float = 2.0) -> list[str]:
-    """SQLite in memory (always there) followed by the local servers that answer."""
-    return ["sqlite://", *answering(LOCAL_SERVERS, timeout=timeout)]
+    """SQLite in memory (always there) followed by the local servers that answer, the
+    relational ones first, then those of the non-relational parts."""
+    return ["sqlite://", *answering(LOCAL_SERVERS, timeout=timeout),
+            *answering_parts(timeout=timeout)]

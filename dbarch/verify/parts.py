@@ -60,6 +60,17 @@ def verifier_for(paradigm: str) -> ModuleType | None:
     return importlib.import_module(name) if name else None
 
 
+def part_schemes() -> set[str]:
+    """Every URL scheme some part verifier runs on (required or optional)."""
+    found: set[str] = set()
+    for paradigm in VERIFIERS:
+        module = verifier_for(paradigm)
+        if module is not None:
+            found |= set(getattr(module, "SCHEMES", ()))
+            found |= set(getattr(module, "OPTIONAL_SCHEMES", ()))
+    return found
+
+
 def verify_parts(parts: list[PartDesign], urls: list[str]) -> list[PartCheck]:
     """Verify each part that has a verifier, on the first URL of a scheme it runs on."""
     checks = []
