@@ -104,13 +104,14 @@ def design(
     from dbarch.verify.run import verify as run_verify
 
     result = plan(spec)
-    if engines is None:  # SQLite proves the DDL; a part's local server proves its design
+    if engines is None:  # SQLite proves the DDL; the parts' local servers prove their designs
         from dbarch.engines.discover import answering_parts
 
-        urls = ["sqlite://", *(answering_parts() if result.parts else [])]
+        relational = ["sqlite://"]
+        urls = [*relational, *(answering_parts() if result.parts else [])]
     else:
         urls = engines
-    relational = _relational_urls(urls)
+        relational = _relational_urls(urls)
     report = (
         run_verify(result.relational, render_ddls(result), relational, spec=result.spec)
         if urls else None

@@ -24,8 +24,9 @@ def answering(urls: tuple[str, ...] | list[str] = LOCAL_SERVERS, timeout: float 
     return found
 
 
-PART_SERVERS: tuple[str, ...] = ("redis://127.0.0.1:6379/0",)
-"""Local servers of the non-relational parts' verifiers (Redis 7 for key-value parts)."""
+PART_SERVERS: tuple[str, ...] = ("redis://127.0.0.1:6379/0", LOCAL_SERVERS[0])
+"""Local servers the non-relational parts' verifiers run on: Redis 7 for key-value parts, the
+local PostgreSQL for time-series parts."""
 
 
 def answering_parts(urls: tuple[str, ...] | list[str] = PART_SERVERS,
@@ -33,11 +34,19 @@ def answering_parts(urls: tuple[str, ...] | list[str] = PART_SERVERS,
     """The part servers among `urls` that answer within `timeout` seconds."""
     from dbarch.engines import redis
 
-    return [url for url in urls if redis.answers(url, timeout=timeout)]
+    found = []
+    for url in urls:
+        if url.startswith("redis"):
+            if redis.answers(url, timeout=timeout):
+                found.append(url)
+        elif answering([url], timeout=timeout):
+            found.append(url)
+    return found
 
 
 def default_urls(timeout: float = 2.0) -> list[str]:
     """SQLite in memory (always there) followed by the local servers that answer, the
-    relational ones first, then those of the non-relational parts."""
-    return ["sqlite://", *answering(LOCAL_SERVERS, timeout=timeout),
-            *answering_parts(timeout=timeout)]
+    relational ones first, then those only the non-relational parts use."""
+    relational = ["sqlite://", *answering(LOCAL_SERVERS, timeout=timeout)]
+    parts = answering_parts([u for u in PART_SERVERS if u not in LOCAL_SERVERS], timeout=timeout)
+    return [*relational, *parts]

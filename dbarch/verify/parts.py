@@ -92,8 +92,8 @@ def verify_parts(parts: list[PartDesign], urls: list[str]) -> list[PartCheck]:
             if url is None:
                 checks.append(PartCheck(
                     part=part.part, paradigm=part.paradigm,
-                    note=f"not verified: give an engine URL ({' or '.join(schemes)}://…) "
-                         "with --engine"))
+                    note=f"no engine of its kind was given: pass one with --engine "
+                         f"({' or '.join(s + '://…' for s in schemes)})"))
                 continue
         checks.append(module.verify_part(part, url))
     return checks
