@@ -178,6 +178,19 @@ class ReviewContext:
         return f"DROP INDEX {self.q(bare(index.name))};"
 
 
+def singular(word: str) -> str:
+    """`orders` → `order`, `categories` → `category`, `addresses` → `address`; `status` stays
+    (a heuristic for table names, not a dictionary)."""
+    lowered = word.lower()
+    if lowered.endswith("ies") and len(word) > 3:
+        return word[:-3] + "y"
+    if lowered.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def bare(name: str) -> str:
     """`public.orders` → `orders`: findings name tables as the schema model does."""
     return name.rsplit(".", 1)[-1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dbarch.review.context import singular
 from dbarch.review.facts import Facts
 from dbarch.schema.model import Column, OnDelete, Schema, Table, TypeKind
 
@@ -58,19 +59,10 @@ def entity_name(table: str) -> str:
     """`order_items` → `OrderItem`."""
     words = [w for w in table.split("_") if w]
     if words:
-        words[-1] = _singular(words[-1])
+        words[-1] = singular(words[-1])
     return "".join(w[:1].upper() + w[1:] for w in words) or "Entity"
 
 
-def _singular(word: str) -> str:
-    lowered = word.lower()
-    if lowered.endswith("ies") and len(word) > 3:
-        return word[:-3] + "y"
-    if lowered.endswith(("sses", "ches", "shes", "xes")):
-        return word[:-2]
-    if lowered.endswith("s") and not lowered.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
 
 
 def _link_table(table: Table) -> bool:
@@ -155,7 +147,7 @@ def _check_values(table: Table, column: str) -> list[str] | None:
 def _ref_name(column: str, ref_table: str) -> str:
     """`customer_id` → `customer`; a column without `_id` keeps its name."""
     stem = column[:-3] if column.lower().endswith("_id") and len(column) > 3 else column
-    return stem if stem != column else f"{_singular(ref_table)}_ref"
+    return stem if stem != column else f"{singular(ref_table)}_ref"
 
 
 def _many_to_one(table: Table, fk: Any, names: dict[str, str],

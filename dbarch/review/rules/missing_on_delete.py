@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.review.context import ReviewContext
+from dbarch.review.context import ReviewContext, singular
 from dbarch.review.model import ReviewFinding
 from dbarch.review.rule import ReviewRule, register
 from dbarch.schema.model import ForeignKey, OnDelete, Table
@@ -63,17 +63,10 @@ class MissingOnDelete(ReviewRule):
                 )
 
 
-def _singular(name: str) -> str:
-    name = name.lower()
-    if name.endswith("ies"):
-        return name[:-3] + "y"
-    if name.endswith(("sses", "ches", "shes", "xes")):
-        return name[:-2]
-    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
 
 
 def _owned(ctx: ReviewContext, table: Table, fk: ForeignKey, parts: set[str]) -> bool:
-    owner = _singular(fk.ref_table)
+    owner = singular(fk.ref_table).lower()
     child = table.name.lower()
     if child.startswith(owner + "_") and child != owner:
         return True

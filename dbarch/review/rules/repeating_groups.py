@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dbarch.review.context import ReviewContext
+from dbarch.review.context import ReviewContext, singular
 from dbarch.review.model import ReviewFinding
 from dbarch.review.rule import ReviewRule, register
 from dbarch.schema.model import Column, Table, TypeKind
@@ -65,7 +65,7 @@ class RepeatingGroups(ReviewRule):
                 lowered = column.name.lower()
                 if lowered in rule["list_names"] or any(lowered.endswith(s)
                                                         for s in rule["list_suffixes"]):
-                    stem = _singular(lowered.removesuffix("_ids").removesuffix("_list")
+                    stem = singular(lowered.removesuffix("_ids").removesuffix("_list")
                                      .removesuffix("_csv"))
                     yield self.finding(
                         table.name,
@@ -81,10 +81,6 @@ class RepeatingGroups(ReviewRule):
                     )
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _child_table(ctx: ReviewContext, parent: Table, stem: str, value: Column,
@@ -97,7 +93,7 @@ def _child_table(ctx: ReviewContext, parent: Table, stem: str, value: Column,
     if ctx.dialect == "mysql":
         key_type = key_type.replace(" AUTO_INCREMENT", "")
     value_type = value.type.native or value.type.kind.value
-    owner = _singular(parent.name)
+    owner = singular(parent.name)
     fk = f"{owner}_{key.name}" if key.name == "id" else key.name
     child = f"{owner}_{stem}s" if not stem.endswith("s") else f"{owner}_{stem}"
     second = "position smallint NOT NULL" if ordered else f"{stem} {value_type} NOT NULL"
