@@ -202,3 +202,20 @@ def test_a_database_without_pg_stat_statements_says_what_to_do() -> None:
     finally:
         with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_a_large_catalog_is_judged_table_by_table() -> None:
+    # 12,000 indexes over 2,000 tables: compared within their tables (a pairwise comparison
+    # over the whole catalog took minutes). Correctness at scale, not time, is asserted.
+    indexes = [ExistingIndex(name=f"s.i{t}_{k}", table=f"s.t{t}",
+                             keys=tuple(f"c{j}" for j in range(k % 3 + 1)), idx_scan=5,
+                             oid=t * 10 + k)
+               for t in range(2000) for k in range(6)]
+    drops = judge(indexes)
+    by_reason: dict[str, int] = {}
+    for drop in drops:
+        by_reason[drop.reason] = by_reason.get(drop.reason, 0) + 1
+        assert drop.other is not None and drop.other.table == drop.index.table
+    # per table: keys (c0), (c0,c1), (c0,c1,c2) twice each → 3 duplicates, and (c0), (c0,c1)
+    # led by the longest → 2 redundant
+    assert by_reason == {"duplicate": 6000, "redundant": 4000}
