@@ -14,7 +14,7 @@ whose comment records the generator's version, parameters and state (`loading`, 
   varchar, boolean, timestamptz, date, numeric, jsonb, uuid), a bigint identity primary key,
   a `created_at`, foreign keys to earlier tables (a DAG, each indexed), owned child tables
   (`<parent>_items`, ON DELETE CASCADE), unique e-mail columns; 10,000 indexes in all (primary
-  keys and unique indexes counted), spread 1–9 per table; 20–300 rows each, nullable columns
+  keys and unique indexes counted), 2–7 per table; 20–300 rows each, nullable columns
   NULL in a fifth of the rows; ANALYZEd. On a few tables each, the flaws the review rules
   find: no primary key (R101), an unindexed foreign key (R102), a duplicate (R103) and a
   redundant (R104) index, indexes never read on a table read 60 times (R105), an int identity
