@@ -445,11 +445,13 @@ def indexes(db: str, workload: str | None, from_stats: bool, log: str | None,
 @click.option("--emit-spec", type=click.Path(dir_okay=False), metavar="SPEC.yaml",
               help="Also write a requirements spec reverse-engineered from the schema "
               "(entities, attributes, relationships, volumes from row counts).")
+@click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning",
+              show_default=True, help="Exit 1 when a finding is at least this severe.")
 @FORMAT
 @handles_errors
 def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
            disable: tuple[str, ...], list_rules: bool, explain: str | None,
-           emit_spec: str | None, fmt: str) -> int:
+           emit_spec: str | None, fail_on: str, fmt: str) -> int:
     """Review an existing schema: a live database or a DDL file.
 
     A live database (postgresql://…, mysql://… for MySQL or MariaDB, sqlite:///file.db) is
@@ -465,9 +467,11 @@ def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
       dbarch review postgresql://app@localhost/shop --emit-spec shop.yaml
       dbarch review --list-rules
 
-    Exit code: 0 no finding, 1 findings, 2 bad input or an unreachable database.
+    Exit code: 0 no finding at or above --fail-on, 1 such findings, 2 bad input or an
+    unreachable database.
     """
     from dbarch import api
+    from dbarch.lint.rule import Severity
 
     if list_rules or explain:
         return _review_docs(explain, fmt)
@@ -482,7 +486,8 @@ def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
         from dbarch.report.review_text import render
 
         click.echo(render(report), nl=False)
-    return EXIT_FINDINGS if report.findings else EXIT_OK
+    floor = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= floor for f in report.findings) else EXIT_OK
 
 
 def _review_docs(explain: str | None, fmt: str) -> int:

@@ -138,3 +138,15 @@ def test_emit_spec_from_a_ddl_file(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.startswith("# Reverse-engineered by dbarch review")
     assert "volume" not in text  # a DDL file has no row counts
+
+
+def test_fail_on_decides_the_exit_code(tmp_path: Path) -> None:
+    # no created_at (R113) is an info finding: by default it is reported but does not fail
+    ddl = tmp_path / "info_only.sql"
+    ddl.write_text("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);\n")
+    code, out = _review(str(ddl), "--format", "json")
+    findings = json.loads(out)["findings"]
+    assert findings and {f["severity"] for f in findings} == {"info"}
+    assert code == 0
+    assert _review(str(ddl), "--fail-on", "info")[0] == 1
+    assert _review(str(SCHEMAS / "flawed_postgresql.sql"), "--fail-on", "error")[0] == 1

@@ -21,7 +21,8 @@ class RepeatingGroups(ReviewRule):
     Why: a fixed number of slots is always one too few, queries must test every slot
     (`WHERE phone1 = $1 OR phone2 = $1 OR ...`), and no index or foreign key serves a value
     inside a comma-separated string. Names are matched against `repeating_groups` in
-    review.yaml.
+    review.yaml. Exempt: an address's numbered lines (address_line1, line2): one address
+    written over the fixed lines postal formats have, not a list.
 
     Instead: one row per value in a child table keyed by the parent, then move the values.
 
@@ -46,7 +47,7 @@ class RepeatingGroups(ReviewRule):
                 if match and column.name not in table.primary_key:
                     groups.setdefault(match["stem"].lower(), []).append(column)
             for stem, columns in groups.items():
-                if len(columns) < int(rule["min_group"]):
+                if len(columns) < int(rule["min_group"]) or stem in rule["exempt_stems"]:
                     continue
                 names = ", ".join(c.name for c in columns)
                 yield self.finding(
