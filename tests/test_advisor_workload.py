@@ -176,3 +176,10 @@ def test_log_parameter_placeholder_inside_a_string_stays(tmp_path: Path) -> None
         "2024-05-01 10:00:00.000 UTC [1] DETAIL:  parameters: $1 = '5'\n"), "p.log")
     (query,) = read_log(path).queries
     assert query.sql == "SELECT a FROM t WHERE b = '$1' AND c = '5'"
+
+
+def test_a_skipped_statement_is_named_by_its_first_keyword_past_comments() -> None:
+    read = workload_from_statements([
+        (7, "-- migration 12\n/* by the deploy tool */ CREATE INDEX i ON t (c)", 1, 1.0)])
+    assert read.queries == []
+    assert "CREATE is DDL" in str(read.problems[0])

@@ -87,7 +87,7 @@ class _Collector:
         fingerprint = parser.fingerprint(sql)
         kind = statement_kind(stmt)
         if kind is None:
-            word = (sql.split() or ["statement"])[0].upper()
+            word = _first_keyword(sql)
             self.skip(where, fingerprint, skip_reason(stmt, word))
             return
         tables = relations(stmt)
@@ -126,6 +126,20 @@ class _Collector:
         self.skipped.add((fingerprint, reason))
         self.workload.problems.append(Problem(where.file, f"skipped: {reason}",
                                               line=where.line, column=where.column))
+
+
+def _first_keyword(sql: str) -> str:
+    """The statement's first keyword as written (past any leading comment), to name it."""
+    from pglast import parser
+
+    try:
+        tokens = [t for t in parser.scan(sql) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    except parser.ParseError:
+        tokens = []
+    if not tokens:
+        return "statement"
+    first = tokens[0]
+    return sql.encode("utf-8")[first.start:first.end + 1].decode("utf-8", "replace").upper()
 
 
 def _is_catalog(table: str) -> bool:

@@ -3,7 +3,7 @@ it serves (planner cost before → after), then the existing indexes that can go
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbarch.spec.quantities import human_bytes
 
@@ -60,7 +60,25 @@ def render(result: IndexAdvice) -> str:
             out.append(f"  {problem}")
     if advice.problems:
         out.append("")
-        out.append("Left out:")
-        for problem in advice.problems:
-            out.append(f"  {problem}")
+        out.append(f"Left out ({len(advice.problems)}):")
+        out.extend(_left_out(advice.problems))
     return "\n".join(out) + "\n"
+
+
+SHOWN = 8  # a pg_stat_statements workload can leave out hundreds: the reasons, then examples
+
+
+def _left_out(problems: list[Any]) -> list[str]:
+    """The statements left out: all of them when few, else a count per reason and the first
+    few (`--format json` lists every one)."""
+    if len(problems) <= SHOWN:
+        return [f"  {problem}" for problem in problems]
+    reasons: dict[str, int] = {}
+    for problem in problems:
+        reason = str(problem.message).split(": ", 1)[-1]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    lines = [f"  {count} × {reason}" for reason, count in
+             sorted(reasons.items(), key=lambda item: (-item[1], item[0]))[:SHOWN]]
+    lines += [f"  {problem}" for problem in problems[:3]]
+    lines.append(f"  … and {len(problems) - 3} more (--format json lists every one)")
+    return lines
