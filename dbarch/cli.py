@@ -447,7 +447,10 @@ def indexes(db: str, workload: str | None, from_stats: bool, log: str | None,
               "(entities, attributes, relationships, volumes from row counts).")
 @click.option("--fail-on", type=click.Choice(["info", "warning", "error"]), default="warning",
               show_default=True, help="Exit 1 when a finding is at least this severe.")
-@FORMAT
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True,
+              help="text for people; json for machines; markdown only with --list-rules or "
+              "--explain (docs/review-rules.md is generated that way).")
 @handles_errors
 def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
            disable: tuple[str, ...], list_rules: bool, explain: str | None,
@@ -475,6 +478,9 @@ def review(target: str | None, dialect: str | None, enable: tuple[str, ...],
 
     if list_rules or explain:
         return _review_docs(explain, fmt)
+    if fmt == "markdown":
+        raise InputError([Problem("--format", "markdown is for --list-rules and --explain",
+                                  hint="review results: text or json")])
     if not target:
         raise InputError([Problem("dbarch review", "no URL or DDL file given",
                                   hint="dbarch review postgresql://…, or --list-rules")])
@@ -505,6 +511,9 @@ def _review_docs(explain: str | None, fmt: str) -> int:
         rules = [rule]
     if fmt == "json":
         click.echo(json.dumps([lint_docs.rule_facts(r) for r in rules], indent=2))
+    elif fmt == "markdown":
+        click.echo(lint_docs.page_markdown(rules[0], level=1) if explain
+                   else lint_docs.reference_markdown(rules, command="review"), nl=False)
     elif explain:
         click.echo(lint_docs.explain(rules[0]), nl=False)
     else:

@@ -150,3 +150,21 @@ def test_fail_on_decides_the_exit_code(tmp_path: Path) -> None:
     assert code == 0
     assert _review(str(ddl), "--fail-on", "info")[0] == 1
     assert _review(str(SCHEMAS / "flawed_postgresql.sql"), "--fail-on", "error")[0] == 1
+
+
+def test_docs_page_is_the_generated_one() -> None:
+    """docs/review-rules.md is generated: regenerate it with the command in its header."""
+    result = CliRunner().invoke(main, ["review", "--list-rules", "--format", "markdown"])
+    assert result.exit_code == 0
+    committed = (Path(__file__).parent.parent / "docs" / "review-rules.md").read_text()
+    assert committed == result.output, (
+        "docs/review-rules.md is stale: dbarch review --list-rules --format markdown > "
+        "docs/review-rules.md")
+    assert result.output.count("\n## R1") == 15
+
+
+def test_markdown_is_only_for_the_rule_pages(tmp_path: Path) -> None:
+    ddl = tmp_path / "t.sql"
+    ddl.write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    code, out = _review(str(ddl), "--format", "markdown")
+    assert code == 2 and "markdown is for --list-rules and --explain" in out

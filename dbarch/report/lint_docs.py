@@ -96,13 +96,13 @@ def docstring_markdown(doc: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
-def reference_markdown(rules: list[type[Rule]]) -> str:
-    """docs/lint-rules.md: an index table, then every rule's page."""
+def reference_markdown(rules: list[type[Rule]], command: str = "lint") -> str:
+    """docs/<command>-rules.md: an index table, then every rule's page."""
     lines = [
-        "# dbarch lint rules",
+        f"# dbarch {command} rules",
         "",
-        "Generated from the rule registry by `dbarch lint --list-rules --format markdown`; do not",
-        "edit by hand. `dbarch lint --explain CODE` prints one page.",
+        f"Generated from the rule registry by `dbarch {command} --list-rules --format markdown`;",
+        f"do not edit by hand. `dbarch {command} --explain CODE` prints one page.",
         "",
         "| code | name | severity | default | dialects | summary |",
         "|---|---|---|---|---|---|",
