@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,17 +64,29 @@ def choose_jobs(requested: int, total_bytes: int) -> int:
 def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     """Split the rules into `jobs` shares of about equal work, keeping their order in each.
 
-    A rule's work grows with the statement kinds it looks at, so that is its weight; each rule
-    goes, heaviest first, to the lightest share so far.
+    A rule's work is its measured cost (data/rule_costs.yaml, written by bench/rule_costs.py:
+    the node types a rule looks at say little about it, one rule on AlterTableStmt costs ten
+    times another); an unmeasured rule weighs as the median one. Each rule goes, heaviest
+    first, to the lightest share so far.
     """
+    costs = rule_costs()
+    typical = statistics.median(costs.values()) if costs else 1
+    weight = {id(rule): costs.get(rule.code, typical) for rule in rules}
     shares: list[list[Rule]] = [[] for _ in range(jobs)]
-    weights = [0] * jobs
-    for rule in sorted(rules, key=lambda r: -len(r.nodes)):
-        lightest = weights.index(min(weights))
+    loads = [0.0] * jobs
+    for rule in sorted(rules, key=lambda r: -weight[id(r)]):
+        lightest = loads.index(min(loads))
         shares[lightest].append(rule)
-        weights[lightest] += len(rule.nodes)
+        loads[lightest] += weight[id(rule)]
     order = {id(rule): number for number, rule in enumerate(rules)}
     return [sorted(share, key=lambda r: order[id(r)]) for share in shares if share]
+
+
+def rule_costs() -> dict[str, float]:
+    """Each measured rule's cost (milliseconds on bench/lint_speed.py's history), by code."""
+    from dbarch.lint.data_files import data_file
+
+    return {str(code): float(ms) for code, ms in data_file("rule_costs.yaml").items()}
 
 
 def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> list[Share]:
