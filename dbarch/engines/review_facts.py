@@ -27,6 +27,7 @@ from dbarch.review.facts import (
     SequenceFacts,
     TableFacts,
 )
+from dbarch.review.spec_patterns import STATEMENTS_READ, StatementFacts, StatementLog
 from dbarch.schema.model import Table, TypeKind
 
 _TIMEOUT_MS = 30_000
@@ -108,9 +109,11 @@ def _postgresql_facts(url: str, values_upto: int) -> Facts:
         except psycopg.Error as exc:
             raise fail(url, "reading the statistics failed", exc) from exc
         indexes = [i for i in fetch_indexes(conn) if i.table.split(".", 1)[0] == schema]
-    facts = Facts(source=f"PostgreSQL {version} (pg_class, pg_stats, pg_stat_user_indexes)",
-                  provides=frozenset({ROWS, COLUMN_STATS, SEQUENCES, INDEX_USAGE}),
-                  indexes=indexes)
+        statements = _pg_statements(url, conn, schema)
+    facts = StatementFacts(
+        source=f"PostgreSQL {version} (pg_class, pg_stats, pg_stat_user_indexes)",
+        provides=frozenset({ROWS, COLUMN_STATS, SEQUENCES, INDEX_USAGE}), indexes=indexes,
+        statements=statements)
     for name, reltuples, size, reads, analyzed in tables:
         rows = max(int(reltuples or 0), 0)
         facts.tables[name] = TableFacts(rows=rows, bytes=int(size or 0),
@@ -127,6 +130,74 @@ def _postgresql_facts(url: str, values_upto: int) -> Facts:
     facts.sequences = [SequenceFacts(table=t, column=c, last_value=int(v), sequence=s)
                        for t, c, s, v in sequences]
     return facts
+
+
+# The clocks the statement counts may have started by, best first: pg_stat_statements' own
+# reset (PostgreSQL 14+; `{}` is the extension's schema), the database's statistics reset,
+# the server's start (an upper bound on the time: the counts may survive a restart).
+_PG_CLOCKS = (
+    ("pg_stat_statements_info.stats_reset",
+     "SELECT extract(epoch FROM now() - stats_reset)::float8, stats_reset::text "
+     "FROM {}.pg_stat_statements_info"),
+    ("pg_stat_database.stats_reset",
+     "SELECT extract(epoch FROM now() - stats_reset)::float8, stats_reset::text "
+     "FROM pg_stat_database WHERE datname = current_database()"),
+    ("the server's start (pg_postmaster_start_time(); the statistics may be older)",
+     "SELECT extract(epoch FROM now() - pg_postmaster_start_time())::float8, "
+     "pg_postmaster_start_time()::text"),
+)
+
+
+_USER_SCHEMAS_SQL = ("n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                     "AND n.nspname !~ '^pg_(toast|temp)'")
+
+
+def _pg_statements(url: str, conn: Any, schema: str) -> StatementLog:
+    """pg_stat_statements' statements of this database (through `fetch_statements`), the
+    rows each returned on average, and how long they have been counted; when the view cannot
+    be read, why (the spec says how to get it)."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    from dbarch.engines.index_catalog import fail, fetch_statements
+
+    try:
+        stats = fetch_statements(url, limit=STATEMENTS_READ)
+    except EngineError as exc:
+        return StatementLog(schema, missing=str(exc).split(": ", 1)[-1])
+    log = StatementLog(schema, rows=[(s.queryid, s.query, s.calls, s.total_exec_time)
+                                     for s in stats])
+    try:
+        found = conn.execute("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON "
+                             "n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
+                             ).fetchone()
+        where = pgsql.Identifier(str(found[0]))
+        view = pgsql.SQL("{}.pg_stat_statements").format(where)
+        for queryid, mean, in conn.execute(pgsql.SQL(
+                "SELECT s.queryid, sum(s.rows)::float8 / nullif(sum(s.calls), 0) FROM {} s "
+                "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() "
+                "AND s.queryid IS NOT NULL GROUP BY s.queryid").format(view)).fetchall():
+            log.mean_rows[int(queryid)] = float(mean or 0.0)
+        log.other_schemas = int(conn.execute(
+            "SELECT count(DISTINCT c.relnamespace) FROM pg_class c JOIN pg_namespace n ON "
+            "n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname <> "
+            f"current_schema() AND {_USER_SCHEMAS_SQL}").fetchone()[0])
+        log.total = int(conn.execute(pgsql.SQL(
+            "SELECT count(*) FROM {} s JOIN pg_database d ON d.oid = s.dbid "
+            "WHERE d.datname = current_database() AND s.queryid IS NOT NULL").format(view)
+        ).fetchone()[0])
+        for clock, query in _PG_CLOCKS:
+            try:
+                row = conn.execute(pgsql.SQL(query).format(where)).fetchone()
+            except psycopg.errors.UndefinedTable:  # PostgreSQL 13 and older: no _info view
+                continue
+            if row and row[0] is not None and row[0] > 0:
+                log.seconds, log.since, log.clock = float(row[0]), str(row[1]), clock
+                break
+    except psycopg.Error as exc:  # the review goes on without the patterns
+        why = str(fail(url, "reading pg_stat_statements failed", exc)).split(": ", 1)[-1]
+        return StatementLog(schema, missing=why)
+    return log
 
 
 # ---------------------------------------------------------------------------- MariaDB/MySQL

@@ -5,7 +5,8 @@ Tables become entities (a link table of two foreign keys becomes a many-to-many 
 columns become attributes (the key, created_at and updated_at are implied by the spec, foreign
 key columns become relationships), foreign keys become many-to-one relationships (one-to-one
 when the column is unique; owned when the key cascades deletes), row counts become volumes.
-Access patterns are not invented: the spec says so in its description.
+Access patterns come from PostgreSQL's pg_stat_statements when the facts hold its statements
+(`dbarch.review.spec_patterns`); otherwise none are invented, and the description says so.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from dbarch.review.context import singular
 from dbarch.review.facts import Facts
+from dbarch.review.spec_patterns import StatementFacts, access_patterns
 from dbarch.schema.model import Column, OnDelete, Schema, Table, TypeKind
 
 _IMPLIED = frozenset({"created_at", "updated_at"})
@@ -35,24 +37,60 @@ def emit_spec(schema: Schema, facts: Facts | None = None, *, system: str = "",
     names = {t.name: entity_name(t.name) for t in schema.tables if t.name not in links}
     entities: dict[str, Any] = {}
     relationships: list[dict[str, Any]] = []
+    refs_of: dict[str, dict[str, str]] = {}
     for table in schema.tables:
         if table.name in links:
             relationships.append(_many_to_many(table, names))
             continue
         entity, refs = _entity(table, facts, money_words)
         entities[names[table.name]] = entity
+        refs_of[table.name] = refs
         for fk in table.foreign_keys:
             if fk.ref_table in names and len(fk.columns) == 1:
                 relationships.append(_many_to_one(table, fk, names, refs))
     name = re.sub(r"[^A-Za-z0-9_-]", "_", system or schema.name or "system")
-    return {
+    patterns: list[dict[str, Any]] = []
+    known = ("access patterns are not known from the schema: add them before `dbarch design`")
+    log = facts.statements if isinstance(facts, StatementFacts) else None
+    if log is not None:
+        patterns, known = access_patterns(schema, log, names, _fields(schema, names, entities,
+                                                                       refs_of))
+    spec: dict[str, Any] = {
         "system": name if name[:1].isalpha() else f"db_{name}",
         "description": f"Reverse-engineered by dbarch review from {schema.name or 'a schema'}"
-                       f"{' with its row counts' if facts else ''}; access patterns are not "
-                       "known from the schema: add them before `dbarch design`.",
+                       f"{' with its row counts' if facts else ''}; {known}.",
         "entities": entities,
         "relationships": relationships,
     }
+    if patterns:
+        spec["access_patterns"] = patterns
+    return spec
+
+
+def _fields(schema: Schema, names: dict[str, str], entities: dict[str, Any],
+            refs_of: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Table → column → the field of its entity a pattern names it by: the key is `id`, a
+    foreign key column its reference's name (when the relationship was emitted), the rest
+    their attribute's name."""
+    out: dict[str, dict[str, str]] = {}
+    for table in schema.tables:
+        if table.name not in names:
+            continue
+        attributes = entities[names[table.name]]["attributes"]
+        refs = {column: ref for column, ref in refs_of[table.name].items()
+                if any(fk.columns == [column] and fk.ref_table in names
+                       for fk in table.foreign_keys)}
+        key = table.primary_key[0] if len(table.primary_key) == 1 else None
+        fields = {c: c for c in _IMPLIED}
+        for column in table.columns:
+            if column.name in refs:
+                fields[column.name] = refs[column.name]
+            elif column.name == key:
+                fields[column.name] = "id"
+            elif column.name in attributes:
+                fields[column.name] = column.name
+        out[table.name] = fields
+    return out
 
 
 def entity_name(table: str) -> str:
