@@ -425,7 +425,8 @@ def review(
     rules that need them; on a DDL file those rules are listed as not run. `enable` and
     `disable` choose rules by code or name (`disable=("all",)`, `enable=("R101",)`: R101 alone).
     With `emit_spec`, a requirements spec reverse-engineered from the schema (entities,
-    attributes, relationships, volumes from row counts) is written there as YAML.
+    attributes, relationships, volumes from row counts, and on PostgreSQL the access patterns
+    pg_stat_statements shows) is written there as YAML.
     """
     from urllib.parse import urlsplit
 
