@@ -172,8 +172,9 @@ def _lint_files(files: list[Path], config: LintConfig, rules: list[Rule],
         if text is None:
             continue
         report.files.append(name)
-        lint_source(read_source(name, text, config.dialect), config, rules, catalog, report,
-                    keyed=keyed, file_number=number)
+        source = read_source(name, text, config.dialect)
+        lint_source(source, config, rules, catalog, report, keyed=keyed, file_number=number)
+        parallel.keep_in_child(source)
 
 
 def lint_text(text: str, config: LintConfig, catalog: Catalog | None = None,
