@@ -22,6 +22,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dbarch.lint.rule import Finding, Rule
 
@@ -67,13 +68,15 @@ def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     A rule's work is its measured cost (data/rule_costs.yaml, written by bench/rule_costs.py:
     the node types a rule looks at say little about it, one rule on AlterTableStmt costs ten
     times another); an unmeasured rule weighs as the median one. Each rule goes, heaviest
-    first, to the lightest share so far.
+    first, to the lightest share so far. The first share, the parent's, starts with the cost
+    of freeing the parse tree, which only the parent pays (see `keep_in_child`).
     """
-    costs = rule_costs()
-    typical = statistics.median(costs.values()) if costs else 1
-    weight = {id(rule): costs.get(rule.code, typical) for rule in rules}
+    costs = cost_data()
+    measured = costs["rules"]
+    typical = statistics.median(measured.values()) if measured else 1
+    weight = {id(rule): measured.get(rule.code, typical) for rule in rules}
     shares: list[list[Rule]] = [[] for _ in range(jobs)]
-    loads = [0.0] * jobs
+    loads = [float(costs["parent"])] + [0.0] * (jobs - 1)
     for rule in sorted(rules, key=lambda r: -weight[id(r)]):
         lightest = loads.index(min(loads))
         shares[lightest].append(rule)
@@ -82,11 +85,12 @@ def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     return [sorted(share, key=lambda r: order[id(r)]) for share in shares if share]
 
 
-def rule_costs() -> dict[str, float]:
-    """Each measured rule's cost (milliseconds on bench/lint_speed.py's history), by code."""
+def cost_data() -> dict[str, Any]:
+    """data/rule_costs.yaml: `rules`, each measured rule's cost by code, and `parent`, the
+    parent's own extra work, in milliseconds on bench/lint_speed.py's history."""
     from dbarch.lint.data_files import data_file
 
-    return {str(code): float(ms) for code, ms in data_file("rule_costs.yaml").items()}
+    return data_file("rule_costs.yaml")
 
 
 _in_child = False
