@@ -9,6 +9,7 @@ NOT VALID in the open transaction, the PostgreSQL version, and what the live cat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -88,14 +89,8 @@ class Context:
         """Update the state with the effects of `stmt` once the rules have seen it."""
         if self.in_transaction:
             self.transaction_statements += 1
-        if stmt.dialect == POSTGRESQL:
-            from dbarch.lint.pg import advance_postgresql
-
-            advance_postgresql(self, stmt)
-        else:
-            from dbarch.lint.mysql import advance_mysql
-
-            advance_mysql(self, stmt)
+        step = _ADVANCE.get(stmt.dialect) or _advance_for(stmt.dialect)
+        step(self, stmt)
 
     def begin(self) -> None:
         self.in_transaction = True
@@ -115,6 +110,20 @@ class Context:
         self.explicit_transaction = False
         self.transaction_statements = 0
         self.added_in_transaction.clear()
+
+
+# dialect → its advance function, imported on first use (an import statement per statement,
+# 20,000 times on a long history, costs more than the lookup)
+_ADVANCE: dict[str, Callable[[Context, Statement], None]] = {}
+
+
+def _advance_for(dialect: str) -> Callable[[Context, Statement], None]:
+    if dialect == POSTGRESQL:
+        from dbarch.lint.pg import advance_postgresql as step
+    else:
+        from dbarch.lint.mysql import advance_mysql as step
+    _ADVANCE[dialect] = step
+    return step
 
 
 def _bare(name: str) -> str:

@@ -219,20 +219,25 @@ def lint_source(source: SourceFile, config: LintConfig, rules: list[Rule],
     report.problems.extend(source.problems)
     report.notices.extend(source.notices)
     report.statements += len(source.statements)
+    # Once per statement and rule, hundreds of thousands of times on a long history: lookups
+    # are hoisted, and a statement without dbarch-ignore comments skips asking them.
+    found, advance, no_rules = report.findings.append, ctx.advance, ()
+    keys, rank = keyed if keyed is not None else (None, {})
     for number, stmt in enumerate(source.statements):
-        for rule in dispatch.get(stmt.kind, ()):
+        for rule in dispatch.get(stmt.kind, no_rules):
             for finding in rule.check(stmt, ctx):
-                reason = stmt.ignores.get(rule.code.lower()) or stmt.ignores.get(rule.name)
-                if reason is None:
-                    reason = stmt.ignores.get("all")
-                finding.suppressed = reason
+                ignores = stmt.ignores
+                if ignores:
+                    reason = ignores.get(rule.code.lower()) or ignores.get(rule.name)
+                    finding.suppressed = ignores.get("all") if reason is None else reason
+                else:
+                    finding.suppressed = None
                 if rule.scales_with_table:
                     _judge_size(finding, ctx, config)
-                report.findings.append(finding)
-                if keyed is not None:
-                    keys, rank = keyed
+                found(finding)
+                if keys is not None:
                     keys.append((file_number, number, rank[rule.code], len(keys)))
-        ctx.advance(stmt)
+        advance(stmt)
 
 
 def _judge_size(finding: Finding, ctx: Context, config: LintConfig) -> None:
