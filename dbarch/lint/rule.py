@@ -29,7 +29,7 @@ class Severity(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        return self.name.lower()
+        return _LABELS[self]  # an enum's .name is a descriptor: slow once per finding printed
 
     @classmethod
     def parse(cls, text: str) -> Severity:
@@ -38,6 +38,9 @@ class Severity(enum.IntEnum):
         except KeyError:
             choices = ", ".join(s.label for s in cls)
             raise ValueError(f"unknown severity {text!r}; expected one of {choices}") from None
+
+
+_LABELS = {severity: severity.name.lower() for severity in Severity}
 
 
 @dataclass
