@@ -232,7 +232,7 @@ def lint(
     its server version decides version-dependent rules.
     """
     from dbarch.lint.config import load_config
-    from dbarch.lint.run import lint_paths
+    from dbarch.lint.run import lint_paths, parse_ahead
 
     catalog = None
     if db is not None:
@@ -247,9 +247,10 @@ def lint(
     overrides = {"dialect": dialect, "pg-version": pg_version, "tool": tool, "fail-on": fail_on,
                  "jobs": jobs}
     config = load_config(start, overrides)
+    ahead = parse_ahead(list(paths), config)  # parsed in a thread while the rules load
     enable_, disable_ = _rule_choice(config.enable, config.disable, _split(enable), _split(disable))
     config = dataclasses.replace(config, enable=enable_, disable=disable_)
-    report = lint_paths(list(paths), config, catalog)
+    report = lint_paths(list(paths), config, catalog, ahead)
     if catalog is not None:
         from dbarch.engines.base import redact
 

@@ -18,7 +18,8 @@ from dbarch.lint import parallel
 from dbarch.lint.config import LintConfig
 from dbarch.lint.context import Context
 from dbarch.lint.rule import Finding, Rule, Severity, all_rules
-from dbarch.lint.source import SourceFile, read_source
+from dbarch.lint.source import ParseAhead, SourceFile, read_source
+from dbarch.lint.statement import POSTGRESQL
 
 if TYPE_CHECKING:  # the catalog (pydantic) is loaded only when --db gives one
     from dbarch.lint.catalog import Catalog
@@ -110,10 +111,28 @@ def _excluded(path: Path, patterns: list[str]) -> bool:
                for pattern in patterns)
 
 
-def lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None = None) -> LintReport:
-    """Lint files and folders of migrations; each file is one migration."""
+def lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None = None,
+               ahead: ParseAhead | None = None) -> LintReport:
+    """Lint files and folders of migrations; each file is one migration. `ahead`: the first
+    file's parse, from `parse_ahead`."""
     with _no_gc():
-        return _lint_paths(paths, config, catalog)
+        return _lint_paths(paths, config, catalog, ahead)
+
+
+def parse_ahead(paths: list[str], config: LintConfig) -> ParseAhead | None:
+    """Start parsing the first PostgreSQL file in a thread, for `lint_paths`, so that choosing
+    the rules meanwhile costs no time. None when there is nothing to start (the lint itself
+    reports what is missing or unreadable)."""
+    if config.dialect != POSTGRESQL:
+        return None
+    try:
+        files = collect_files(paths, config)
+        if not files or str(files[0]) == "-":
+            return None
+        text = files[0].read_text(encoding="utf-8")
+    except (InputError, OSError, UnicodeDecodeError):
+        return None
+    return ParseAhead(text)
 
 
 @contextmanager
@@ -129,22 +148,25 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None) -> LintReport:
+def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None,
+                ahead: ParseAhead | None) -> LintReport:
     rules = enabled_rules(config)
     files = collect_files(paths, config)
     stdin = any(str(path) == "-" for path in files)  # standard input can be read only once
     jobs = 1 if stdin else parallel.choose_jobs(config.jobs, _total_bytes(files))
     if jobs == 1:
         report = LintReport()
-        _lint_files(files, config, rules, catalog, report)
+        _lint_files(files, config, rules, catalog, report, ahead=ahead)
     else:
+        if ahead is not None:
+            ahead.wait()  # then every process decodes the one parse
         rank = {rule.code: number for number, rule in enumerate(rules)}
         reports: list[LintReport] = []
 
         def run(share: list[Rule]) -> parallel.Share:
             part = LintReport()
             keys: list[parallel.Key] = []
-            _lint_files(files, config, share, catalog, part, (keys, rank))
+            _lint_files(files, config, share, catalog, part, (keys, rank), ahead)
             reports.append(part)
             return parallel.Share(keys, part.findings)
 
@@ -165,14 +187,17 @@ def _total_bytes(files: list[Path]) -> int:
 
 def _lint_files(files: list[Path], config: LintConfig, rules: list[Rule],
                 catalog: Catalog | None, report: LintReport,
-                keyed: tuple[list[parallel.Key], dict[str, int]] | None = None) -> None:
+                keyed: tuple[list[parallel.Key], dict[str, int]] | None = None,
+                ahead: ParseAhead | None = None) -> None:
     for number, path in enumerate(files):
         name = "<stdin>" if str(path) == "-" else str(path)
         text = sys.stdin.read() if str(path) == "-" else _read(path, report)
         if text is None:
             continue
         report.files.append(name)
-        source = read_source(name, text, config.dialect)
+        if number == 0 and ahead is not None and text == ahead.text:
+            text = ahead.text  # the very object: read_source takes its parse
+        source = read_source(name, text, config.dialect, ahead)
         lint_source(source, config, rules, catalog, report, keyed=keyed, file_number=number)
         parallel.keep_in_child(source)
 

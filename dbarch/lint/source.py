@@ -35,11 +35,46 @@ class SourceFile:
     notices: list[Problem] = field(default_factory=list)  # worth saying, not an error
 
 
-def read_source(path: str, text: str, dialect: str) -> SourceFile:
-    """Split and parse one file's text in the given dialect."""
+class ParseAhead:
+    """libpg_query's parse of one PostgreSQL text, started in a thread so that the caller's
+    own work (importing and choosing the rules) overlaps it: the parse releases the GIL."""
+
+    def __init__(self, text: str) -> None:
+        import threading
+
+        from pglast import parser
+
+        self.text = text
+        self._document: str | None = None
+        self._error: BaseException | None = None
+
+        def parse() -> None:
+            try:
+                self._document = parser.parse_sql_json(text)
+            except BaseException as exc:  # ParseError: the reader splits the file instead
+                self._error = exc
+
+        self._thread = threading.Thread(target=parse, name="dbarch-parse", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Let the parse finish (before forking: a child would not inherit the thread)."""
+        self._thread.join()
+
+    def result(self) -> str:
+        """The JSON tree, or the parse's error raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._document is not None
+        return self._document
+
+
+def read_source(path: str, text: str, dialect: str, ahead: ParseAhead | None = None) -> SourceFile:
+    """Split and parse one file's text in the given dialect (`ahead`: its parse, if started)."""
     source = SourceFile(path)
     if dialect == POSTGRESQL:
-        _read_postgresql(source, text)
+        _read_postgresql(source, text, ahead if ahead is not None and ahead.text is text else None)
     elif dialect == MYSQL:
         _read_mysql(source, text)
     else:
@@ -48,13 +83,13 @@ def read_source(path: str, text: str, dialect: str) -> SourceFile:
     return source
 
 
-def _read_postgresql(source: SourceFile, text: str) -> None:
+def _read_postgresql(source: SourceFile, text: str, ahead: ParseAhead | None = None) -> None:
     from pglast import parser
 
     lines = Locator(source.path, text)
     data = lines.data
     try:
-        tree = _loads(parser.parse_sql_json(text))
+        tree = _loads(ahead.result() if ahead is not None else parser.parse_sql_json(text))
         pieces = [(raw, 0, len(data)) for raw in tree.get("stmts", [])]
     except parser.ParseError:
         pieces = _parse_one_by_one(source, data, lines)
