@@ -2,13 +2,16 @@
 
 A lint is sequential per file (each rule sees the statements in order, with the migration's
 context as it stood), so the work cannot be cut between statements; it can be cut between
-rules. Each process parses the files itself and runs its share of the rules over every
-statement. Parsing twice costs CPU, not time, on a machine with a core to spare, and it keeps
-the children free of the parent's parse tree: forking after the parse would copy its pages as
-both processes touch them. Children send their findings back pickled, each keyed by (file,
-statement, rule rank, order of emission), and the parent merges them into exactly the order a
-single process produces. A child that fails leaves its share to the parent, which runs it
-itself, so parallelism can change the time, never the result.
+rules. Each process reads the files into statements itself and runs its share of the rules
+over every statement. Decoding twice costs CPU, not time, on a machine with a core to spare,
+and it keeps the children free of the parent's Python objects: forking after that would copy
+their pages as both processes touch them. (The first file's libpg_query parse, one JSON
+string, is made once before the fork; see run.parse_ahead.) Rules are dealt by their measured
+cost, and a child keeps its tree until it exits rather than free it object by object, which
+the parent's share is dealt a head start for. Children send their findings back pickled, each
+keyed by (file, statement, rule rank, order of emission), and the parent merges them into
+exactly the order a single process produces. A child that fails leaves its share to the
+parent, which runs it itself, so parallelism can change the time, never the result.
 
 Only on Linux (fork is cheap and safe there), only with more than one usable CPU, and only for
 inputs large enough that a second process pays for itself.
