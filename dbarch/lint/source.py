@@ -62,12 +62,14 @@ class ParseAhead:
         self._thread.join()
 
     def result(self) -> str:
-        """The JSON tree, or the parse's error raised."""
+        """The JSON tree, handed over once (12 MB on 20,000 statements: not kept), or the
+        parse's error raised."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._document is not None
-        return self._document
+        document, self._document = self._document, None
+        assert document is not None, "ParseAhead.result() is taken once"
+        return document
 
 
 def read_source(path: str, text: str, dialect: str, ahead: ParseAhead | None = None) -> SourceFile:
