@@ -38,11 +38,30 @@ def test_iot_checks_cover_every_aggregate(iot_check) -> None:  # type: ignore[no
             "timescaledb rendering"} <= names
 
 
+def _window(detail: str) -> tuple[float, int, int]:
+    """(hours in the queried window, partitions scanned, partitions in all) from a detail such
+    as `12 rows over [11-25 00:00, 11-26 00:00); scans 1 of 28 partitions`."""
+    import re
+    from datetime import datetime
+
+    found = re.search(r"\[(\d\d-\d\d \d\d:\d\d), (\d\d-\d\d \d\d:\d\d)\); "
+                      r"scans (\d+) of (\d+)", detail)
+    assert found, detail
+    start, end = (datetime.strptime(f"2001-{t}", "%Y-%m-%d %H:%M") for t in found.groups()[:2])
+    if end < start:  # the window crossed a new year
+        end = end.replace(year=2002)
+    return (end - start).total_seconds() / 3600, int(found[3]), int(found[4])
+
+
 def test_iot_pruning_reads_the_window_only(iot_check) -> None:  # type: ignore[no-untyped-def]
     raw = {c.name: c.detail for c in iot_check.checks if c.name.endswith("(raw)")}
-    # six hours of hourly partitions out of the ~170 the layout holds
-    assert "scans 6 of" in raw["site_max_5min (raw)"]
-    assert "scans 2 of" in raw["site_daily_energy (raw)"]
+    # readings: hourly partitions, the 5-minute aggregate reads six hours of them (of ~170)
+    hours, scanned, total = _window(raw["site_max_5min (raw)"])
+    assert hours == 6 and scanned == 6 and total > 100
+    # reading_hourly: daily partitions; the whole UTC days the sample holds when the check
+    # runs (one or two, by the hour of day): one partition a day, no more
+    hours, scanned, total = _window(raw["site_daily_energy (raw)"])
+    assert hours in (24, 48) and scanned == hours / 24 and total > scanned
 
 
 def test_small_standalone_part_verifies() -> None:
