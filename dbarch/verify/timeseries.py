@@ -20,9 +20,10 @@ from dbarch.verify.parts import Check, PartCheck
 
 SCHEMES: tuple[str, ...] = ("postgresql",)
 
-# The synthetic sample: enough hours to hold two whole UTC days (so a 1d window has a full
-# bucket), at most this many raw rows (the sampling interval is stretched past it), over
-# this many keys (devices).
+# The synthetic sample: enough hours to hold at least one whole UTC day whatever the hour of
+# the run (two when it starts just after midnight), so a 1d window has a full bucket, and to
+# stay inside the partitions laid out 3 days back; at most this many raw rows (the sampling
+# interval is stretched past it), over this many keys (devices).
 SPAN = timedelta(hours=50)
 MAX_ROWS = 150_000
 KEYS = 3
