@@ -13,7 +13,7 @@ import enum
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from dbarch.lint.context import Context
@@ -143,22 +143,38 @@ class Rule:
 
 @dataclass
 class Registry:
-    """Every registered rule, by code, and the dispatch table by (dialect, node type)."""
+    """Every registered rule of one command (lint, review), by code.
 
-    rules: dict[str, type[Rule]] = field(default_factory=dict)
+    `package` holds the rule modules, one per rule, imported by `load`; `required` names the
+    class attributes a rule must set (lint rules declare the node types they look at, review
+    rules a summary). Both commands share this, so `find`, `sorted`, `--list-rules` and
+    `--explain` behave alike.
+    """
 
-    def add(self, rule: type[Rule]) -> None:
-        for attr in ("code", "name"):
+    package: str = "dbarch.lint.rules"
+    required: tuple[str, ...] = ("code", "name", "nodes")
+    rules: dict[str, type[Any]] = field(default_factory=dict)
+
+    def add(self, rule: type[Any]) -> None:
+        for attr in self.required:
             if not getattr(rule, attr, None):
                 raise TypeError(f"rule {rule.__name__} has no {attr}")
         if not rule.__doc__:
             raise TypeError(f"rule {rule.code} has no docstring (it is the rule's documentation)")
-        if not rule.nodes:
-            raise TypeError(f"rule {rule.code} declares no node types")
         clash = self.rules.get(rule.code)
         if clash is not None and clash is not rule:
             raise TypeError(f"rule code {rule.code} used by {clash.__name__} and {rule.__name__}")
         self.rules[rule.code] = rule
+
+    def load(self) -> Registry:
+        """The registry with every rule module of its package imported."""
+        import importlib
+        import pkgutil
+
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{self.package}.{module.name}")
+        return self
 
     def find(self, key: str) -> type[Rule] | None:
         """A rule by code or by name (case-insensitive)."""
@@ -183,11 +199,4 @@ def register(rule: type[Rule]) -> type[Rule]:
 
 def all_rules() -> Registry:
     """The registry with every rule module under dbarch/lint/rules imported."""
-    import importlib
-    import pkgutil
-
-    from dbarch.lint import rules
-
-    for module in pkgutil.iter_modules(rules.__path__):
-        importlib.import_module(f"dbarch.lint.rules.{module.name}")
-    return REGISTRY
+    return REGISTRY.load()

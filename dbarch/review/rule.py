@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from dbarch.lint.rule import Registry, Severity
@@ -63,23 +62,7 @@ class ReviewRule:
         return inspect.cleandoc(cls.__doc__ or "")
 
 
-@dataclass
-class ReviewRegistry(Registry):
-    """The review rules by code; `find` and `sorted` as lint's registry has them."""
-
-    def add(self, rule: type) -> None:  # type: ignore[override]
-        for attr in ("code", "name", "summary"):
-            if not getattr(rule, attr, None):
-                raise TypeError(f"review rule {rule.__name__} has no {attr}")
-        if not rule.__doc__:
-            raise TypeError(f"review rule {rule.code} has no docstring (it is its page)")
-        clash = self.rules.get(rule.code)
-        if clash is not None and clash is not rule:
-            raise TypeError(f"rule code {rule.code} used by {clash.__name__} and {rule.__name__}")
-        self.rules[rule.code] = rule
-
-
-REGISTRY = ReviewRegistry()
+REGISTRY = Registry(package="dbarch.review.rules", required=("code", "name", "summary"))
 
 
 def register(rule: type[ReviewRule]) -> type[ReviewRule]:
@@ -88,14 +71,6 @@ def register(rule: type[ReviewRule]) -> type[ReviewRule]:
     return rule
 
 
-def all_rules() -> ReviewRegistry:
+def all_rules() -> Registry:
     """The registry with every rule module under dbarch/review/rules imported."""
-    import importlib
-    import pkgutil
-
-    from dbarch.review import rules
-
-    for module in pkgutil.iter_modules(rules.__path__):
-        importlib.import_module(f"dbarch.review.rules.{module.name}")
-    return REGISTRY
-
+    return REGISTRY.load()
