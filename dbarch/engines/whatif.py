@@ -158,9 +158,12 @@ class HypoPGOracle:
             oid = self._live.get(candidate)
             if oid is None:
                 oid = self._create(candidate)
-            row = self.conn.execute(
-                pgsql.SQL("SELECT {}.hypopg_relation_size(%s)").format(self._hypopg), (oid,)
-            ).fetchone()
+            try:
+                row = self.conn.execute(
+                    pgsql.SQL("SELECT {}.hypopg_relation_size(%s)").format(self._hypopg),
+                    (oid,)).fetchone()
+            except psycopg.Error as exc:  # callers see EngineErrors only, as from the rest
+                raise fail(self.url, f"sizing {candidate} failed", exc) from exc
             self._sizes[candidate] = int(row[0]) if row and row[0] is not None else 0
         return self._sizes[candidate]
 
@@ -205,7 +208,10 @@ class HypoPGOracle:
         if text is None:
             self._failed[key] = "not one SQL statement"
             raise UnplannableQuery(query, self._failed[key])
-        self._apply(config)
+        try:
+            self._apply(config)
+        except psycopg.Error as exc:  # UnusableCandidate (a refusal) passes through as it is
+            raise fail(self.url, "setting up the hypothetical indexes failed", exc) from exc
         base = not config  # the base plan also tells which relations the query reads
         options = pgsql.SQL("(VERBOSE, FORMAT JSON)" if base else "(FORMAT JSON)")
         self.calls += 1
