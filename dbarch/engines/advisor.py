@@ -22,6 +22,7 @@ from dbarch.advisor.select import Limits
 from dbarch.advisor.workload import Workload
 from dbarch.engines.base import redact
 from dbarch.engines.index_catalog import fail, fetch_indexes, session
+from dbarch.engines.postgresql import parse_plan
 from dbarch.engines.whatif import HypoPGOracle
 from dbarch.errors import EngineError, Problem
 
@@ -90,7 +91,8 @@ def validate(db: str, advice: Advice, queries: list[Query], *, keep: bool = Fals
     re-plan every query, and drop the indexes again unless `keep`."""
     say = progress or (lambda message: None)
     result = Validation(kept=keep)
-    conn = psycopg.connect(db, autocommit=True)
+    # building an index on a big table may take long: no statement timeout here
+    conn = session(db, read_only=False, statement_timeout_ms=0)
     created: list[tuple[IndexCandidate, str]] = []
     try:
         before = {q.fingerprint: _cost(conn, q) for q in queries}
@@ -126,6 +128,7 @@ def validate(db: str, advice: Advice, queries: list[Query], *, keep: bool = Fals
 
 
 def _plan(conn: psycopg.Connection[Any], query: Query) -> tuple[float, set[str]]:
+    """The query's planner cost and the indexes its plan reads (EXPLAIN only, nothing runs)."""
     if query.parameters:
         conn.execute("SET plan_cache_mode = force_generic_plan")
         conn.execute(b"PREPARE dbarch_validate AS " + query.sql.encode())
@@ -137,15 +140,10 @@ def _plan(conn: psycopg.Connection[Any], query: Query) -> tuple[float, set[str]]
             conn.execute("DEALLOCATE dbarch_validate")
     else:
         row = conn.execute(b"EXPLAIN (FORMAT JSON) " + query.sql.encode()).fetchone()
-    top = row[0][0]["Plan"] if row else {}
-    names: set[str] = set()
-    stack = [top]
-    while stack:
-        node = stack.pop()
-        if "Index Name" in node:
-            names.add(node["Index Name"])
-        stack.extend(node.get("Plans", []))
-    return float(top.get("Total Cost", 0.0)), names
+    if row is None:
+        return 0.0, set()
+    plan = parse_plan(row[0])
+    return plan.cost or 0.0, set(plan.indexes)
 
 
 def _cost(conn: psycopg.Connection[Any], query: Query) -> float:
