@@ -13,7 +13,7 @@ import pytest
 from dbarch.advisor.existing import ExistingIndex, judge
 from dbarch.engines.index_catalog import fetch_indexes, fetch_statements
 from dbarch.errors import EngineError
-from tests.conftest import POSTGRESQL_URL
+from tests.conftest import POSTGRESQL_URL, scratch_schema
 
 
 def _ix(name: str, *keys: str, scans: int | None = 5, table: str = "public.t",
@@ -94,34 +94,29 @@ def test_drop_statements() -> None:
 @pytest.fixture
 def schema() -> Iterator[str]:
     """A scratch schema whose indexes hold one of each case; `d_used` has been scanned."""
-    name = f"dbarch_existing_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-        try:
-            conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, a int, b int, c int, "
-                         "d int, e int, email text)")
-            conn.execute(f"INSERT INTO {name}.t SELECT g, g, g, g, g, g, 'u' || g "
-                         "FROM generate_series(1, 2000) g")
-            for ddl in (
-                "CREATE INDEX c_first ON {s}.t (c)",
-                "CREATE INDEX c_again ON {s}.t (c)",  # duplicate of c_first
-                "CREATE INDEX a_only ON {s}.t (a)",  # redundant: leads a_b
-                "CREATE INDEX a_b ON {s}.t (a, b)",
-                "CREATE INDEX a_partial ON {s}.t (a) WHERE b > 0",  # another predicate
-                "CREATE UNIQUE INDEX email_unique ON {s}.t (email)",  # a prefix, but unique
-                "CREATE INDEX email_b ON {s}.t (email, b)",
-                "CREATE INDEX d_used ON {s}.t (d)",
-                "CREATE INDEX lower_email ON {s}.t (lower(email) text_pattern_ops) "
-                "INCLUDE (e)",
-                # In one CREATE TABLE the server would merge the two into one index.
-                "CREATE TABLE {s}.u (id int PRIMARY KEY)",
-                "ALTER TABLE {s}.u ADD CONSTRAINT u_id_key UNIQUE (id)",
-            ):
-                conn.execute(ddl.format(s=name))
-            conn.execute(f"ANALYZE {name}.t")
-            yield name
-        finally:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with scratch_schema("dbarch_existing") as (name, conn):
+        conn.execute(f"CREATE TABLE {name}.t (id int PRIMARY KEY, a int, b int, c int, "
+                     "d int, e int, email text)")
+        conn.execute(f"INSERT INTO {name}.t SELECT g, g, g, g, g, g, 'u' || g "
+                     "FROM generate_series(1, 2000) g")
+        for ddl in (
+            "CREATE INDEX c_first ON {s}.t (c)",
+            "CREATE INDEX c_again ON {s}.t (c)",  # duplicate of c_first
+            "CREATE INDEX a_only ON {s}.t (a)",  # redundant: leads a_b
+            "CREATE INDEX a_b ON {s}.t (a, b)",
+            "CREATE INDEX a_partial ON {s}.t (a) WHERE b > 0",  # another predicate
+            "CREATE UNIQUE INDEX email_unique ON {s}.t (email)",  # a prefix, but unique
+            "CREATE INDEX email_b ON {s}.t (email, b)",
+            "CREATE INDEX d_used ON {s}.t (d)",
+            "CREATE INDEX lower_email ON {s}.t (lower(email) text_pattern_ops) "
+            "INCLUDE (e)",
+            # In one CREATE TABLE the server would merge the two into one index.
+            "CREATE TABLE {s}.u (id int PRIMARY KEY)",
+            "ALTER TABLE {s}.u ADD CONSTRAINT u_id_key UNIQUE (id)",
+        ):
+            conn.execute(ddl.format(s=name))
+        conn.execute(f"ANALYZE {name}.t")
+        yield name
 
 
 pg = pytest.mark.engine

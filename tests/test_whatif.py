@@ -16,7 +16,7 @@ from dbarch.advisor.candidate import IndexCandidate
 from dbarch.advisor.query import Query
 from dbarch.engines.whatif import HypoPGOracle, UnplannableQuery, UnusableCandidate
 from dbarch.errors import EngineError
-from tests.conftest import POSTGRESQL_URL
+from tests.conftest import POSTGRESQL_URL, scratch_schema
 
 pytestmark = pytest.mark.engine
 
@@ -26,22 +26,17 @@ ROWS = 50_000
 @pytest.fixture(scope="module")
 def schema() -> Iterator[str]:
     """A scratch schema: `orders` (50k rows, analyzed, primary key only) and `small` (10 rows)."""
-    name = f"dbarch_whatif_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRESQL_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-        try:
-            conn.execute(f"CREATE TABLE {name}.orders (id int PRIMARY KEY, customer int, "
-                         "status text, total numeric)")
-            conn.execute(f"INSERT INTO {name}.orders SELECT g, g % 5000, "
-                         f"(ARRAY['new', 'paid', 'sent'])[g % 3 + 1], g FROM "
-                         f"generate_series(1, {ROWS}) g")
-            conn.execute(f"CREATE TABLE {name}.small (id int PRIMARY KEY, v int)")
-            conn.execute(f"INSERT INTO {name}.small SELECT g, g FROM generate_series(1, 10) g")
-            conn.execute(f"ANALYZE {name}.orders")
-            conn.execute(f"ANALYZE {name}.small")
-            yield name
-        finally:
-            conn.execute(f"DROP SCHEMA {name} CASCADE")
+    with scratch_schema("dbarch_whatif") as (name, conn):
+        conn.execute(f"CREATE TABLE {name}.orders (id int PRIMARY KEY, customer int, "
+                     "status text, total numeric)")
+        conn.execute(f"INSERT INTO {name}.orders SELECT g, g % 5000, "
+                     f"(ARRAY['new', 'paid', 'sent'])[g % 3 + 1], g FROM "
+                     f"generate_series(1, {ROWS}) g")
+        conn.execute(f"CREATE TABLE {name}.small (id int PRIMARY KEY, v int)")
+        conn.execute(f"INSERT INTO {name}.small SELECT g, g FROM generate_series(1, 10) g")
+        conn.execute(f"ANALYZE {name}.orders")
+        conn.execute(f"ANALYZE {name}.small")
+        yield name
 
 
 @pytest.fixture
