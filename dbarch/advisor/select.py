@@ -22,22 +22,17 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from dbarch.advisor.candidate import IndexCandidate
 from dbarch.advisor.oracle import CandidateRefused, CostOracle, Estimate
 from dbarch.advisor.query import Query
+from dbarch.data_files import package_data
 
 
-@cache
 def cost_data() -> dict[str, Any]:
     """dbarch/advisor/data/costs.yaml: index maintenance costs per written row."""
-    import yaml
-
-    text = resources.files("dbarch.advisor").joinpath("data", "costs.yaml").read_text()
-    return dict(yaml.safe_load(text))
+    return package_data("dbarch.advisor", "costs.yaml")
 
 
 @dataclass(frozen=True)

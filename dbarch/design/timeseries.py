@@ -16,10 +16,7 @@ from __future__ import annotations
 import math
 import re
 from functools import cache
-from importlib import resources
 from typing import Any
-
-from ruamel.yaml import YAML
 
 from dbarch.design import partitioning
 from dbarch.design.parts import PartDesign, PartFinding
@@ -32,6 +29,7 @@ from dbarch.design.relational import (
 from dbarch.design.sizing import table_size
 from dbarch.schema.model import Partitioning, PartitionKind, Schema, Table, TypeKind
 from dbarch.select.model import Decision
+from dbarch.select.tuning import load_yaml
 from dbarch.spec.model import AccessPattern, PatternKind, RelKind, Spec, WriteOp
 from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
 
@@ -47,8 +45,7 @@ ORIGIN = "TIMESTAMPTZ '2000-01-03 00:00:00+00'"
 @cache
 def ts_data() -> dict[str, Any]:
     """The parsed `dbarch/data/timeseries.yaml`."""
-    path = resources.files("dbarch").joinpath("data", "timeseries.yaml")
-    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_yaml("timeseries.yaml")
     return data
 
 

@@ -7,16 +7,11 @@ ranks the keys, and writes the configuration for Citus, Vitess and MongoDB.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
 
-@cache
 def shard_data() -> dict[str, Any]:
     """The parsed `dbarch/shard/data/shard.yaml`: thresholds, with their sources."""
-    from ruamel.yaml import YAML
+    from dbarch.data_files import package_data
 
-    text = resources.files("dbarch.shard").joinpath("data", "shard.yaml").read_text("utf-8")
-    data: dict[str, Any] = YAML(typ="safe").load(text)
-    return data
+    return package_data("dbarch.shard", "shard.yaml")
