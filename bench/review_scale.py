@@ -65,6 +65,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.tpch.generate import schema_marker, set_schema_marker
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REVIEW_SCHEMA = "review_scale"
 SHARD_SCHEMA = "shard_scale"
@@ -366,24 +370,6 @@ def _q(name: str) -> str:
 # ------------------------------------------------------------------------------ building
 
 
-def _marker(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
-        (schema,)).fetchone()
-    if row is None or not row[0]:
-        return None
-    try:
-        record = json.loads(row[0]).get(MARKER_KEY)
-    except (ValueError, AttributeError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _set_marker(conn: psycopg.Connection, schema: str, record: dict[str, Any]) -> None:
-    conn.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
-        sql.Identifier(schema), sql.Literal(json.dumps({MARKER_KEY: record}, sort_keys=True))))
-
-
 def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                         (schema,)).fetchone() is not None
@@ -393,7 +379,7 @@ def drop_schema(conn: psycopg.Connection, schema: str) -> bool:
     """Drop a schema this bench made, its tables in batches (one DROP SCHEMA … CASCADE of
     thousands of tables takes more locks than the lock table holds); False when it has none
     of this bench's marks."""
-    if _marker(conn, schema) is None:
+    if schema_marker(conn, schema, MARKER_KEY) is None:
         if _schema_exists(conn, schema):
             raise SystemExit(f"{schema} exists and was not made by this bench: not touched")
         return False
@@ -412,14 +398,14 @@ def _ready(conn: psycopg.Connection, schema: str, wanted: dict[str, Any], force:
            say: Callable[[str], None]) -> bool:
     """True when `schema` already holds a complete build of `wanted`; otherwise a fresh, empty
     schema marked `loading`."""
-    marker = _marker(conn, schema)
+    marker = schema_marker(conn, schema, MARKER_KEY)
     if marker == {**wanted, "state": "complete"} and not force:
         say(f"{schema}: already built ({json.dumps(wanted, sort_keys=True)})")
         return True
     if drop_schema(conn, schema):
         say(f"{schema}: dropped the previous build")
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    _set_marker(conn, schema, {**wanted, "state": "loading"})
+    set_schema_marker(conn, schema, {**wanted, "state": "loading"}, MARKER_KEY)
     return False
 
 
@@ -455,7 +441,7 @@ def build_review(url: str, tables: int, indexes: int, seed: int, force: bool,
         made = conn.execute(
             "SELECT count(*) FROM pg_indexes WHERE schemaname = %s", (REVIEW_SCHEMA,)
         ).fetchone()[0]
-        _set_marker(conn, REVIEW_SCHEMA, {**wanted, "state": "complete"})
+        set_schema_marker(conn, REVIEW_SCHEMA, {**wanted, "state": "complete"}, MARKER_KEY)
         say(f"{REVIEW_SCHEMA}: {len(plans)} tables, {made} indexes in "
             f"{time.perf_counter() - started:.0f} s")
 
@@ -491,7 +477,7 @@ def build_shard(url: str, sizes: dict[str, int], force: bool,
             conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY (id)").format(table))
             conn.execute(sql.SQL("VACUUM ANALYZE {}").format(table))
             say(f"{SHARD_SCHEMA}.{name}: {rows:,} rows in {time.perf_counter() - started:.0f} s")
-        _set_marker(conn, SHARD_SCHEMA, {**wanted, "state": "complete"})
+        set_schema_marker(conn, SHARD_SCHEMA, {**wanted, "state": "complete"}, MARKER_KEY)
 
 
 # ------------------------------------------------------------------------------ timing

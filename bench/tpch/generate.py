@@ -138,7 +138,7 @@ def load(url: str, scale: float, schema: str | None = None, *, force: bool = Fal
     wanted = {"version": GENERATOR_VERSION, "scale": scale, "seed": seed}
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            marker = _marker(conn, schema)
+            marker = schema_marker(conn, schema)
             if marker is not None and not force and marker == {**wanted, "state": "complete"}:
                 say(f"{schema}: already loaded at scale {scale:g}")
                 return _stats(conn, schema)
@@ -161,7 +161,7 @@ def drop(url: str, schema: str) -> None:
     _check_name(schema)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            if _marker(conn, schema) is None:
+            if schema_marker(conn, schema) is None:
                 if _schema_exists(conn, schema):
                     raise InputError([Problem(
                         schema, "not dropped: the schema was not made by the TPC-H generator")])
@@ -199,22 +199,26 @@ def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
     return row is not None
 
 
-def _marker(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:
-    """The generator's record in the schema's comment, or None when it has none."""
+def schema_marker(conn: psycopg.Connection, schema: str,
+                  key: str = MARKER_KEY) -> dict[str, Any] | None:
+    """A generator's record (under `key`) in the schema's comment, or None when it has none;
+    bench/review_scale.py marks its schemas the same way."""
     row = conn.execute(
         "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s",
         (schema,)).fetchone()
     if row is None or not row[0]:
         return None
     try:
-        record = json.loads(row[0]).get(MARKER_KEY)
+        record = json.loads(row[0]).get(key)
     except (ValueError, AttributeError):
         return None
     return record if isinstance(record, dict) else None
 
 
-def _set_marker(conn: psycopg.Connection, schema: str, record: dict[str, Any]) -> None:
-    comment = json.dumps({MARKER_KEY: record}, sort_keys=True)
+def set_schema_marker(conn: psycopg.Connection, schema: str, record: dict[str, Any],
+                      key: str = MARKER_KEY) -> None:
+    """Record what was generated (and how far) in the schema's comment."""
+    comment = json.dumps({key: record}, sort_keys=True)
     conn.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
         sql.Identifier(schema), sql.Literal(comment)))
 
@@ -226,7 +230,7 @@ def _create(conn: psycopg.Connection, schema: str, wanted: dict[str, Any]) -> No
     with conn.transaction():
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(ident))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
-        _set_marker(conn, schema, {**wanted, "state": "loading"})
+        set_schema_marker(conn, schema, {**wanted, "state": "loading"})
         conn.execute(sql.SQL("SET LOCAL search_path = {}").format(ident))
         conn.execute(tables)
         # Inlined by the planner (one SQL expression, immutable), so a draw costs one hash.
@@ -633,7 +637,7 @@ def _finish(conn: psycopg.Connection, schema: str, wanted: dict[str, Any],
                 conn.execute(statement)
         conn.execute("DROP TABLE _tpch_text")
         conn.execute("DROP FUNCTION _tpch_u(bigint, bigint, bigint, bigint)")
-        _set_marker(conn, schema, {**wanted, "state": "complete"})
+        set_schema_marker(conn, schema, {**wanted, "state": "complete"})
     say(f"{schema}: foreign keys declared, marked complete")
 
 
