@@ -132,7 +132,7 @@ def parse_ahead(paths: list[str], config: LintConfig) -> ParseAhead | None:
         text = files[0].read_text(encoding="utf-8")
     except (InputError, OSError, UnicodeDecodeError):
         return None
-    return ParseAhead(text)
+    return ParseAhead(text, files[0])
 
 
 @contextmanager
@@ -191,12 +191,13 @@ def _lint_files(files: list[Path], config: LintConfig, rules: list[Rule],
                 ahead: ParseAhead | None = None) -> None:
     for number, path in enumerate(files):
         name = "<stdin>" if str(path) == "-" else str(path)
-        text = sys.stdin.read() if str(path) == "-" else _read(path, report)
+        if number == 0 and ahead is not None and ahead.path == path:
+            text: str | None = ahead.text  # read once: read_source takes its parse too
+        else:
+            text = sys.stdin.read() if str(path) == "-" else _read(path, report)
         if text is None:
             continue
         report.files.append(name)
-        if number == 0 and ahead is not None and text == ahead.text:
-            text = ahead.text  # the very object: read_source takes its parse
         source = read_source(name, text, config.dialect, ahead)
         lint_source(source, config, rules, catalog, report, keyed=keyed, file_number=number)
         parallel.keep_in_child(source)

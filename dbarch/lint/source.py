@@ -13,6 +13,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dbarch.errors import Problem
 from dbarch.lint.statement import MYSQL, POSTGRESQL, Statement
@@ -39,12 +40,13 @@ class ParseAhead:
     """libpg_query's parse of one PostgreSQL text, started in a thread so that the caller's
     own work (importing and choosing the rules) overlaps it: the parse releases the GIL."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, path: Path | None = None) -> None:
         import threading
 
         from pglast import parser
 
         self.text = text
+        self.path = path  # the file it was read from, so the lint does not read it again
         self._document: str | None = None
         self._error: BaseException | None = None
 
