@@ -17,9 +17,8 @@ from dbarch.errors import InputError, Problem
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from dbarch.advisor.advise import Advice
+    from dbarch.advisor.advise import IndexAdvice
     from dbarch.design.result import Design
-    from dbarch.engines.advisor import Validation
     from dbarch.lint.run import LintReport
     from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
@@ -35,6 +34,7 @@ DESIGN_FILE = "design.json"
 
 
 _LAZY = {
+    "IndexAdvice": "dbarch.advisor.advise",
     "Design": "dbarch.design.result",
     "Decisions": "dbarch.select.model",
     "Spec": "dbarch.spec.model",
@@ -495,6 +495,7 @@ def indexes(
     `validate`, the recommended indexes are built for real (CONCURRENTLY), every query
     re-planned, and the indexes dropped again unless `keep`.
     """
+    from dbarch.advisor.advise import IndexAdvice
     from dbarch.advisor.select import Limits
     from dbarch.advisor.workload import read_log, read_workload_file, workload_from_statements
     from dbarch.engines import advisor
@@ -533,23 +534,6 @@ def indexes(
         result.validation = advisor.validate(db, advice, read.queries, keep=keep,
                                              progress=progress)
     return result
-
-
-@dataclasses.dataclass
-class IndexAdvice:
-    """What `dbarch indexes` prints: the advice, how long it took, and the validation."""
-
-    advice: Advice
-    seconds: float
-    source: str = ""
-    validation: Validation | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        data = {"source": self.source, "seconds": round(self.seconds, 2),
-                **self.advice.as_dict()}
-        if self.validation is not None:
-            data["validation"] = self.validation.as_dict()
-        return data
 
 
 def shard(

@@ -3,8 +3,7 @@ pg_stat_statements workload skips hundreds) is summed up by reason, not printed 
 
 from __future__ import annotations
 
-from dbarch.advisor.advise import Advice
-from dbarch.api import IndexAdvice
+from dbarch.advisor.advise import Advice, IndexAdvice
 from dbarch.errors import Problem
 from dbarch.report.indexes_text import render
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pglast import ast, parse_sql
 
@@ -180,3 +181,37 @@ def writes_of(queries: Iterable[Query]) -> list[Write]:
             columns = frozenset(t.name.lower() for t in stmt.targetList or () if t.name)
         writes.append(Write(table, query.kind, query.weight, rows, columns))
     return writes
+
+
+@dataclass
+class Validation:
+    """The recommended indexes built for real, and the plans with them."""
+
+    built: list[str] = field(default_factory=list)
+    costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # label → before, after
+    unused: list[str] = field(default_factory=list)  # built, but no plan reads it
+    problems: list[Problem] = field(default_factory=list)
+    kept: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"built": self.built, "kept": self.kept, "unused": self.unused,
+                "costs": {k: {"before": round(b, 2), "after": round(a, 2)}
+                          for k, (b, a) in self.costs.items()},
+                "notices": [p.as_dict() for p in self.problems]}
+
+
+@dataclass
+class IndexAdvice:
+    """What `dbarch indexes` prints: the advice, how long it took, and the validation."""
+
+    advice: Advice
+    seconds: float
+    source: str = ""
+    validation: Validation | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data = {"source": self.source, "seconds": round(self.seconds, 2),
+                **self.advice.as_dict()}
+        if self.validation is not None:
+            data["validation"] = self.validation.as_dict()
+        return data

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
 
-from dbarch.advisor.advise import Advice, advise
+from dbarch.advisor.advise import Advice, Validation, advise
 from dbarch.advisor.candidate import IndexCandidate
 from dbarch.advisor.query import Query
 from dbarch.advisor.select import Limits
@@ -66,23 +65,6 @@ def _session_facts(url: str) -> tuple[str, bool]:
         raise EngineError(f"{redact(url)}: no current schema (the search_path names no schema "
                           "that exists)")
     return str(row[0]), bool(row[1])
-
-
-@dataclass
-class Validation:
-    """The recommended indexes built for real, and the plans with them."""
-
-    built: list[str] = field(default_factory=list)
-    costs: dict[str, tuple[float, float]] = field(default_factory=dict)  # label → before, after
-    unused: list[str] = field(default_factory=list)  # built, but no plan reads it
-    problems: list[Problem] = field(default_factory=list)
-    kept: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"built": self.built, "kept": self.kept, "unused": self.unused,
-                "costs": {k: {"before": round(b, 2), "after": round(a, 2)}
-                          for k, (b, a) in self.costs.items()},
-                "notices": [p.as_dict() for p in self.problems]}
 
 
 def validate(db: str, advice: Advice, queries: list[Query], *, keep: bool = False,

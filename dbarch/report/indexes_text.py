@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from dbarch.spec.quantities import human_bytes
 
 if TYPE_CHECKING:
-    from dbarch.api import IndexAdvice
+    from dbarch.advisor.advise import IndexAdvice
 
 
 def render(result: IndexAdvice) -> str:
