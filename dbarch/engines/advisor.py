@@ -24,6 +24,7 @@ from dbarch.engines.index_catalog import fail, fetch_indexes, session
 from dbarch.engines.postgresql import parse_plan
 from dbarch.engines.whatif import HypoPGOracle
 from dbarch.errors import EngineError, Problem
+from dbarch.schema.model import Table
 
 Progress = Callable[[str], None]
 
@@ -31,40 +32,64 @@ Progress = Callable[[str], None]
 def run_advice(db: str, workload: Workload, limits: Limits, *, install: bool = False,
                progress: Progress | None = None) -> tuple[Advice, float]:
     """The advice for `workload` on the database at `db`, and the seconds it took."""
-    from dbarch.advisor.candidates import generate
     from dbarch.engines.introspect import introspect
 
     say = progress or (lambda message: None)
     started = time.perf_counter()
     say("reading the schema and the existing indexes")
     schema = introspect(db).schema
-    namespace, c_collation = _session_facts(db)
+    namespace = _current_schema(db)
     tables = {f"{namespace}.{table.name}": table for table in schema.tables}
     # Judge the indexes of the schemas the workload reads, not every schema on the server.
     scope = {namespace} | {t.rsplit(".", 1)[0] for q in workload.queries for t in q.tables
                            if "." in t}
-    existing = [i for i in fetch_indexes(db) if i.table.rsplit(".", 1)[0] in scope]
-    with HypoPGOracle.connect(db, install=install) as oracle:
-        say(f"planning {len(workload.queries)} queries without new indexes")
-        queries, unplannable = oracle.screen(workload.queries)
-        say(f"what-if search over the candidates of {len(queries)} queries")
-        advice = advise(queries, lambda qs: generate(qs, tables, search_path=(namespace,),
-                                                     c_collation=c_collation),
-                        oracle, limits, existing)
-    advice.problems = [*workload.problems, *unplannable]
+    advice = advise_on(db, workload.queries, tables, namespace, limits, scope=scope,
+                       install=install, say=say)
+    advice.problems = [*workload.problems, *advice.problems]
     return advice, time.perf_counter() - started
 
 
-def _session_facts(url: str) -> tuple[str, bool]:
-    """The schema unqualified names resolve to, and whether text sorts bytewise (collation C,
-    where a LIKE 'prefix%' can use a plain B-tree)."""
+def advise_on(url: str, queries: list[Query], tables: dict[str, Table], namespace: str,
+              limits: Limits, *, scope: set[str], install: bool = False,
+              search_path: tuple[str, ...] | None = None,
+              say: Progress | None = None) -> Advice:
+    """Advise `queries` on the server at `url`: the existing indexes of the `scope` schemas
+    read, every query screened (those the server cannot plan become the advice's problems),
+    the candidates of `tables` (schema-qualified) searched with HypoPG. Shared by `dbarch
+    indexes` and by verification, which advises a design's access patterns."""
+    from dbarch.advisor.candidates import generate
+
+    say = say or (lambda message: None)
+    existing = [i for i in fetch_indexes(url) if i.table.rsplit(".", 1)[0] in scope]
+    c_collation = _c_collation(url)
+    with HypoPGOracle.connect(url, search_path=search_path, install=install) as oracle:
+        say(f"planning {len(queries)} queries without new indexes")
+        plannable, unplannable = oracle.screen(queries)
+        say(f"what-if search over the candidates of {len(plannable)} queries")
+        advice = advise(plannable, lambda qs: generate(qs, tables, search_path=(namespace,),
+                                                       c_collation=c_collation),
+                        oracle, limits, existing)
+    advice.problems = unplannable
+    return advice
+
+
+def _current_schema(url: str) -> str:
+    """The schema unqualified names resolve to on this connection."""
     with session(url) as conn:
-        row = conn.execute("SELECT current_schema(), datcollate IN ('C', 'POSIX') "
-                           "FROM pg_database WHERE datname = current_database()").fetchone()
+        row = conn.execute("SELECT current_schema()").fetchone()
     if row is None or row[0] is None:
         raise EngineError(f"{redact(url)}: no current schema (the search_path names no schema "
                           "that exists)")
-    return str(row[0]), bool(row[1])
+    return str(row[0])
+
+
+def _c_collation(url: str) -> bool:
+    """Whether text sorts bytewise here (collation C), where a LIKE 'prefix%' can use a plain
+    B-tree without text_pattern_ops."""
+    with session(url) as conn:
+        row = conn.execute("SELECT datcollate IN ('C', 'POSIX') FROM pg_database "
+                           "WHERE datname = current_database()").fetchone()
+    return bool(row and row[0])
 
 
 def validate(db: str, advice: Advice, queries: list[Query], *, keep: bool = False,

@@ -15,14 +15,12 @@ from collections.abc import Sequence
 
 from pglast import parser
 
-from dbarch.advisor.advise import Advice, advise
-from dbarch.advisor.candidates import generate
+from dbarch.advisor.advise import Advice
 from dbarch.advisor.existing import DropCandidate
 from dbarch.advisor.query import Query
 from dbarch.advisor.select import Limits, cost_data
+from dbarch.engines.advisor import advise_on
 from dbarch.engines.base import Engine
-from dbarch.engines.index_catalog import fetch_indexes
-from dbarch.engines.whatif import HypoPGOracle
 from dbarch.errors import EngineError
 from dbarch.schema.model import Schema
 from dbarch.verify.model import (
@@ -92,19 +90,11 @@ def workload(schema: Schema, checks: Sequence[PatternCheck],
 
 
 def _advise(engine: Engine, schema: Schema, queries: list[Query], namespace: str) -> Advice:
-    tables = {f"{namespace}.{t.name}": t for t in schema.tables}
-    existing = [i for i in fetch_indexes(engine.url)
-                if i.table.rsplit(".", 1)[0] == namespace]
-    c_collation = _c_collation(engine)
     # install: verification already creates objects in this database; the extension lands in
     # the session's default schema, not the run's namespace, so dropping that leaves it be.
-    with HypoPGOracle.connect(engine.url, search_path=(namespace,), install=True) as oracle:
-        plannable, unplannable = oracle.screen(queries)
-        advice = advise(plannable, lambda qs: generate(qs, tables, search_path=(namespace,),
-                                                       c_collation=c_collation),
-                        oracle, Limits(), existing)
-    advice.problems = unplannable
-    return advice
+    return advise_on(engine.url, queries, {f"{namespace}.{t.name}": t for t in schema.tables},
+                     namespace, Limits(), scope={namespace}, install=True,
+                     search_path=(namespace,))
 
 
 def summarize(advice: Advice, labels: dict[str, list[str]], namespace: str,
@@ -153,8 +143,3 @@ def _hypopg_available(engine: Engine) -> bool:
     return bool(engine.query("SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'"))
 
 
-def _c_collation(engine: Engine) -> bool:
-    """Whether text sorts bytewise here, so a LIKE prefix needs no text_pattern_ops."""
-    rows = engine.query("SELECT datcollate IN ('C', 'POSIX') FROM pg_database "
-                        "WHERE datname = current_database()")
-    return bool(rows and rows[0][0])
