@@ -118,3 +118,55 @@ def test_comments_inside_a_statement_stay() -> None:
     text = "CREATE TABLE t (\n  a int, -- the key\n  b text\n);"
     (stmt,) = read_source("m.sql", text, "postgresql").statements
     assert stmt.text == "CREATE TABLE t (\n  a int, -- the key\n  b text\n)"
+
+
+def _located(text: str) -> list[tuple[object, ...]]:
+    source = read_source("m.sql", text, "postgresql")
+    assert source.problems == []
+    return [(s.line, s.column, s.end_line, s.kind, s.text) for s in source.statements]
+
+
+def _findings(text: str) -> list[dict[str, object]]:
+    from dbarch.lint.config import LintConfig
+    from dbarch.lint.run import lint_text
+
+    report = lint_text(text, LintConfig(enable=["all"]), path="m.sql")
+    return [finding.as_dict() for finding in report.findings]
+
+
+def test_a_large_file_parsed_in_two_halves_reads_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbarch.lint import source as module
+
+    # Multibyte text on both sides of the cut (the second half's byte offsets are shifted),
+    # and statements whose fixes are cut out of their text by the tree's locations.
+    text = "".join(f"UPDATE tä{n} SET a = 1 WHERE a = 'ü';\n"
+                   f"ALTER TABLE \"tä{n}\"\n  ADD COLUMN b json DEFAULT '{{}}',\n"
+                   f"  ALTER COLUMN a TYPE bigint USING a + 1;\n"
+                   f"CREATE INDEX ä{n} ON tä{n} (a);\n" for n in range(40))
+    assert module._cut(text) is None  # small: one piece
+    monkeypatch.setattr(module, "SPLIT_BYTES", 100)
+    assert len(module.parse_documents(text)) == 2
+    halves, found = _located(text), _findings(text)
+    monkeypatch.setattr(module, "SPLIT_BYTES", 10**9)
+    assert len(module.parse_documents(text)) == 1
+    assert halves == _located(text)
+    assert found == _findings(text)
+    assert {f["code"] for f in found} >= {"L101", "L306", "L501"} and all(f["fix"] for f in found
+                                                                  if f["code"] == "L306")
+
+
+def test_a_cut_inside_a_function_body_falls_back_to_one_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dbarch.lint import source as module
+
+    body = "".join(f"  UPDATE t SET a = {n};\n" for n in range(30))
+    text = ("CREATE TABLE t (a int);\n"
+            f"CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n{body}END $$;\n"
+            "CREATE INDEX i ON t (a);\n")
+    monkeypatch.setattr(module, "SPLIT_BYTES", 100)
+    cut = module._cut(text)
+    assert cut is not None and text.index("$$") < cut < text.rindex("$$")
+    assert len(module.parse_documents(text)) == 1
+    assert [kind for *_, kind, _ in _located(text)] == [
+        "CreateStmt", "CreateFunctionStmt", "IndexStmt"]
