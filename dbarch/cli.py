@@ -732,5 +732,34 @@ def shard(db: str, table: str, keys: tuple[str, ...], shards: int | None,
     return EXIT_FINDINGS if any(k.warnings for k in judged) else EXIT_OK
 
 
+def run() -> None:
+    """The `dbarch` executable: `main`, then leave at once with its exit code.
+
+    A run that read a large input ends holding millions of small objects; tearing the
+    interpreter down would free them one by one after the output is written (see
+    dbarch.process_exit). When another non-daemon thread still runs, it exits normally, to
+    wait for it. Tests call `main` through click's runner, which never comes here.
+    """
+    import threading
+
+    from dbarch import process_exit
+
+    process_exit.arm()
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if any(t.is_alive() and not t.daemon and t is not threading.main_thread()
+           for t in threading.enumerate()):
+        raise SystemExit(code)
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): printed, exit status 1
+        print(code, file=sys.stderr)
+        code = 1
+    process_exit.leave(code)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -7,10 +7,11 @@ over every statement. Decoding twice costs CPU, not time, on a machine with a co
 and it keeps the children free of the parent's Python objects: forking after that would copy
 their pages as both processes touch them. (The first file's libpg_query parse, one JSON
 string, is made once before the fork; see run.parse_ahead.) Rules are dealt by their measured
-cost, and a child keeps its tree until it exits rather than free it object by object, which
-the parent's share is dealt a head start for. Children send their findings back pickled, each
-keyed by (file, statement, rule rank, order of emission), and the parent merges them into
-exactly the order a single process produces. A child that fails leaves its share to the
+cost. A child keeps its tree until it exits rather than free it object by object, and so does
+the parent when the process ends through dbarch.process_exit (the executable); otherwise the
+parent's share is dealt a head start for freeing its own. Children send their findings back
+pickled, each keyed by (file, statement, rule rank, order of emission), and the parent merges
+them into exactly the order a single process produces. A child that fails leaves its share to the
 parent, which runs it itself, so parallelism can change the time, never the result.
 
 Only on Linux (fork is cheap and safe there), only with more than one usable CPU, and only for
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dbarch import process_exit
 from dbarch.lint.rule import Finding, Rule
 
 PARALLEL_BYTES = 256 * 1024
@@ -71,14 +73,16 @@ def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     the node types a rule looks at say little about it, one rule on AlterTableStmt costs ten
     times another); an unmeasured rule weighs as the median one. Each rule goes, heaviest
     first, to the lightest share so far. The first share, the parent's, starts with the cost
-    of freeing the parse tree, which only the parent pays (see `keep_in_child`).
+    of freeing the parse tree when only the parent pays it: children always leave without
+    freeing it, the parent too when the process ends with dbarch.process_exit (the executable).
     """
     costs = cost_data()
     measured = costs["rules"]
     typical = sorted(measured.values())[len(measured) // 2] if measured else 1
     weight = {id(rule): measured.get(rule.code, typical) for rule in rules}
     shares: list[list[Rule]] = [[] for _ in range(jobs)]
-    loads = [float(costs["parent"])] + [0.0] * (jobs - 1)
+    head_start = 0.0 if process_exit.armed() else float(costs["parent"])
+    loads = [head_start] + [0.0] * (jobs - 1)
     for rule in sorted(rules, key=lambda r: -weight[id(r)]):
         lightest = loads.index(min(loads))
         shares[lightest].append(rule)
@@ -95,18 +99,6 @@ def cost_data() -> dict[str, Any]:
     return data_file("rule_costs.yaml")
 
 
-_in_child = False
-_kept: list[object] = []
-
-
-def keep_in_child(value: object) -> None:
-    """In a forked child, keep `value` alive until the child leaves (with os._exit, where
-    nothing is freed object by object): a parse tree of millions of small objects takes 0.08 s
-    to free on 20,000 statements, time the run would wait for. In the parent: nothing."""
-    if _in_child:
-        _kept.append(value)
-
-
 def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> list[Share]:
     """`run` each share: the first in this process, the others in forked children."""
     children = []
@@ -114,8 +106,7 @@ def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> 
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: run its share, send it, leave without cleanup handlers
-            global _in_child
-            _in_child = True
+            process_exit.arm()  # what it reads is kept, never freed object by object
             os.close(read_end)
             code = 0
             try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbarch import process_exit
 from dbarch.errors import InputError, Problem
 from dbarch.lint import parallel
 from dbarch.lint.config import LintConfig
@@ -200,7 +201,7 @@ def _lint_files(files: list[Path], config: LintConfig, rules: list[Rule],
         report.files.append(name)
         source = read_source(name, text, config.dialect, ahead)
         lint_source(source, config, rules, catalog, report, keyed=keyed, file_number=number)
-        parallel.keep_in_child(source)
+        process_exit.keep(source, len(text))  # a process about to end need not free the tree
 
 
 def lint_text(text: str, config: LintConfig, catalog: Catalog | None = None,
