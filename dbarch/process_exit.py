@@ -11,6 +11,7 @@ children arm this; a library caller never does, so its memory is freed as usual.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 
@@ -42,6 +43,9 @@ def keep(value: object, size: int) -> None:
     if _armed and _kept_size + size <= KEEP_LIMIT:
         _kept.append(value)
         _kept_size += size
+        # Out of the collector's sight: its next full pass would walk every kept object
+        # (a tenth of a second per pass on a large tree) to find no garbage.
+        gc.freeze()
 
 
 def leave(code: int) -> None:

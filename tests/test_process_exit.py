@@ -3,6 +3,7 @@ whole output survive that, and exit handlers still run."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -59,3 +60,7 @@ def test_only_an_armed_process_keeps_and_only_up_to_the_limit(
     process_exit.keep("c", 2)  # over the limit: left to be freed as usual
     process_exit.keep("d", 1)
     assert process_exit._kept == ["b", "d"]
+    try:  # and what is kept is out of the collector's sight
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
