@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from dbarch.advisor.advise import IndexAdvice
     from dbarch.design.result import Design
+    from dbarch.lint.rule import Finding
     from dbarch.lint.run import LintReport
     from dbarch.migrate.plan import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
@@ -221,6 +222,7 @@ def lint(
     db: str | None = None,
     config_start: Path | None = None,
     jobs: int | None = None,
+    encode: Callable[[Finding], str] | None = None,
 ) -> LintReport:
     """Lint migration files and folders (`dbarch lint`); the findings and what was read.
 
@@ -229,7 +231,8 @@ def lint(
     and `disable` add to the configured lists, and a rule enabled here is taken off the
     configured `disable` list; `disable=("all",)` with `enable=("L101",)` runs L101 alone.
     With `db`, the live catalog gives table sizes, row estimates, indexes and constraints, and
-    its server version decides version-dependent rules.
+    its server version decides version-dependent rules. `encode`, when given, turns each
+    finding into its output text (LintReport.encoded), in the process that found it.
     """
     from dbarch.lint.config import load_config
     from dbarch.lint.run import lint_paths, parse_ahead
@@ -250,7 +253,7 @@ def lint(
     ahead = parse_ahead(list(paths), config)  # parsed in a thread while the rules load
     enable_, disable_ = _rule_choice(config.enable, config.disable, _split(enable), _split(disable))
     config = dataclasses.replace(config, enable=enable_, disable=disable_)
-    report = lint_paths(list(paths), config, catalog, ahead)
+    report = lint_paths(list(paths), config, catalog, ahead, encode)
     if catalog is not None:
         from dbarch.engines.base import redact
 

@@ -296,13 +296,23 @@ def lint(paths: tuple[str, ...], dialect: str | None, pg_version: int | None, to
     if not paths:
         raise InputError([Problem("dbarch lint", "no FILE or DIR given",
                                   hint="dbarch lint migrations/, or --list-rules")])
+    encode = None
+    if fmt == "json":  # each finding is encoded where it was found, in parallel
+        from dbarch.report.json_lines import encode as encode_json
+
+        def encode(finding: Any) -> str:
+            return encode_json(finding.as_dict())  # type: ignore[no-any-return]
+
     report = api.lint(list(paths), dialect=dialect, pg_version=pg_version, tool=tool,
-                      enable=enable, disable=disable, fail_on=fail_on, db=db, jobs=jobs)
+                      enable=enable, disable=disable, fail_on=fail_on, db=db, jobs=jobs,
+                      encode=encode)
     floor = _fail_floor(fail_on)
     if fmt == "json":
         from dbarch.report.json_lines import dumps as dumps_lines
 
-        click.echo(dumps_lines(report.as_dict()))
+        document = report.as_dict(findings=report.encoded is None)
+        encoded = {"findings": report.encoded} if report.encoded is not None else None
+        click.echo(dumps_lines(document, encoded))
     elif fmt == "sarif":
         from dbarch.report.lint_sarif import render as render_sarif
 

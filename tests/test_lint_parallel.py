@@ -9,6 +9,7 @@ import pytest
 
 from dbarch.lint import parallel
 from dbarch.lint.config import LintConfig
+from dbarch.lint.rule import Finding
 from dbarch.lint.run import enabled_rules, lint_paths
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -37,6 +38,31 @@ def test_two_and_three_processes_find_what_one_finds(tmp_path: Path, enable: lis
     for jobs in (2, 3):
         many = lint_paths(paths, LintConfig(enable=enable, jobs=jobs))
         assert many.as_dict() == one.as_dict()
+
+
+@linux_fork
+def test_findings_encoded_where_they_are_found_come_back_in_order(tmp_path: Path) -> None:
+    paths = _corpus(tmp_path)
+
+    def encode(finding: Finding) -> str:
+        return f"{finding.code}@{finding.line}:{finding.message}"
+
+    for jobs in (1, 2, 3):
+        report = lint_paths(paths, LintConfig(jobs=jobs), encode=encode)
+        assert report.encoded == [encode(f) for f in report.findings]
+        assert len(report.findings) > 50
+    assert lint_paths(paths, LintConfig(jobs=2)).encoded is None
+
+
+def test_merge_keeps_texts_only_when_every_share_has_them() -> None:
+    texts = parallel.Share(keys=[(0, 1, 0, 0), (0, 3, 0, 1)], findings=["b", "d"],  # type: ignore[list-item]
+                           encoded=["B", "D"])
+    other = parallel.Share(keys=[(0, 0, 1, 0), (0, 2, 1, 1)], findings=["a", "c"],  # type: ignore[list-item]
+                           encoded=["A", "C"])
+    merged = parallel.merge([texts, other])
+    assert (merged.findings, merged.encoded) == (["a", "b", "c", "d"], ["A", "B", "C", "D"])
+    other.encoded = None
+    assert parallel.merge([texts, other]).encoded is None
 
 
 @linux_fork

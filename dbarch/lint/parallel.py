@@ -44,6 +44,7 @@ class Share:
 
     keys: list[Key]
     findings: list[Finding]
+    encoded: list[str] | None = None  # each finding's JSON text, when the run encodes them
 
 
 def usable_cpus() -> int:
@@ -135,9 +136,17 @@ def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> 
     return results
 
 
-def merge(results: list[Share]) -> list[Finding]:
-    """The findings of every share in the order one process would have produced them."""
-    keyed = [pair for share in results
-             for pair in zip(share.keys, share.findings, strict=True)]
-    keyed.sort(key=lambda pair: pair[0])
-    return [finding for _, finding in keyed]
+def merge(results: list[Share]) -> Share:
+    """The findings of every share (and their JSON texts, when every share has them) in the
+    order one process would have produced them."""
+    encoded = all(share.encoded is not None for share in results)
+    keyed = [(key, number, share_number)
+             for share_number, share in enumerate(results)
+             for number, key in enumerate(share.keys)]
+    keyed.sort()
+    order = [(share_number, number) for _, number, share_number in keyed]
+    return Share(
+        keys=[results[s].keys[n] for s, n in order],
+        findings=[results[s].findings[n] for s, n in order],
+        encoded=[results[s].encoded[n] for s, n in order] if encoded else None,  # type: ignore[index]
+    )

@@ -7,7 +7,7 @@ import fnmatch
 import gc
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,8 @@ class LintReport:
     problems: list[Problem] = field(default_factory=list)
     notices: list[Problem] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)  # codes of the rules that ran
+    # each finding as JSON text, in the order of `findings`, when the run was given `encode`
+    encoded: list[str] | None = None
 
     @property
     def active(self) -> list[Finding]:
@@ -45,12 +47,14 @@ class LintReport:
     def failing(self, floor: Severity) -> list[Finding]:
         return [f for f in self.active if f.severity >= floor]
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, findings: bool = True) -> dict[str, object]:
+        """The report as plain data (`findings=False`: that list left empty, for a writer that
+        has them already encoded)."""
         return {
             "files": self.files,
             "statements": self.statements,
             "rules": self.rules,
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.as_dict() for f in self.findings] if findings else [],
             "errors": [p.as_dict() for p in self.problems],
             "notices": [p.as_dict() for p in self.notices],
         }
@@ -113,11 +117,13 @@ def _excluded(path: Path, patterns: list[str]) -> bool:
 
 
 def lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None = None,
-               ahead: ParseAhead | None = None) -> LintReport:
+               ahead: ParseAhead | None = None,
+               encode: Callable[[Finding], str] | None = None) -> LintReport:
     """Lint files and folders of migrations; each file is one migration. `ahead`: the first
-    file's parse, from `parse_ahead`."""
+    file's parse, from `parse_ahead`. `encode`: turn each finding into its output text
+    (LintReport.encoded), done by the process that found it when several share the rules."""
     with _no_gc():
-        return _lint_paths(paths, config, catalog, ahead)
+        return _lint_paths(paths, config, catalog, ahead, encode)
 
 
 def parse_ahead(paths: list[str], config: LintConfig) -> ParseAhead | None:
@@ -150,7 +156,8 @@ def _no_gc() -> Iterator[None]:
 
 
 def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None,
-                ahead: ParseAhead | None) -> LintReport:
+                ahead: ParseAhead | None,
+                encode: Callable[[Finding], str] | None) -> LintReport:
     rules = enabled_rules(config)
     files = collect_files(paths, config)
     stdin = any(str(path) == "-" for path in files)  # standard input can be read only once
@@ -158,6 +165,8 @@ def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None,
     if jobs == 1:
         report = LintReport()
         _lint_files(files, config, rules, catalog, report, ahead=ahead)
+        if encode is not None:
+            report.encoded = [encode(finding) for finding in report.findings]
     else:
         if ahead is not None:
             ahead.wait()  # then every process decodes the one parse
@@ -169,11 +178,12 @@ def _lint_paths(paths: list[str], config: LintConfig, catalog: Catalog | None,
             keys: list[parallel.Key] = []
             _lint_files(files, config, share, catalog, part, (keys, rank), ahead)
             reports.append(part)
-            return parallel.Share(keys, part.findings)
+            encoded = None if encode is None else [encode(f) for f in part.findings]
+            return parallel.Share(keys, part.findings, encoded)
 
-        results = parallel.run_shares(parallel.deal(rules, jobs), run)
+        merged = parallel.merge(parallel.run_shares(parallel.deal(rules, jobs), run))
         report = reports[0]  # files, statements, problems: the same in every share
-        report.findings = parallel.merge(results)
+        report.findings, report.encoded = merged.findings, merged.encoded
     report.rules = [rule.code for rule in rules]
     return report
 

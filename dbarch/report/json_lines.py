@@ -11,15 +11,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+encode = json.JSONEncoder().encode
+"""One value as compact-spaced JSON text, by the C encoder (what `dumps` writes each item with)."""
 
-def dumps(document: dict[str, Any]) -> str:
+
+def dumps(document: dict[str, Any], encoded: dict[str, list[str]] | None = None) -> str:
     """`document` as JSON: its keys one per line, and each item of a list of objects on a line
-    of its own."""
-    encode = json.JSONEncoder().encode
+    of its own. `encoded`: lists whose items are already JSON text (from `encode`), by key;
+    they are written as given, in place of the document's value."""
     parts = []
     for key, value in document.items():
         head = f"  {encode(key)}: "
-        if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        if encoded is not None and key in encoded:
+            items = ",\n".join(f"    {item}" for item in encoded[key])
+            parts.append(f"{head}[\n{items}\n  ]" if items else f"{head}[]")
+        elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
             items = ",\n".join(f"    {encode(item)}" for item in value)
             parts.append(f"{head}[\n{items}\n  ]")
         else:
