@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.data_files import data_file
 from dbarch.lint.statement import Statement
@@ -71,12 +72,12 @@ def type_text(type_node: Node | None) -> str:
     return text
 
 
-def alter_commands(stmt: Statement) -> Iterator[Node]:
-    """The AlterTableCmd bodies of an ALTER TABLE statement."""
-    for item in stmt.node.get("cmds") or []:
-        kind, body = unwrap(item)
-        if kind == "AlterTableCmd":
-            yield body
+def alter_commands(stmt: Statement) -> tuple[Node, ...]:
+    """The AlterTableCmd bodies of an ALTER TABLE statement.
+
+    Read once per statement (alter_table.commands) and shared: a dozen rules and the context
+    walk ask for them in turn."""
+    return alter_table.commands(stmt)
 
 
 def constraints(column_def: Node) -> Iterator[Node]:
