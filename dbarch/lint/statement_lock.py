@@ -73,11 +73,16 @@ def mode_from_pg(name: str) -> str:
 
 def statement_locks(stmt: Statement) -> list[LockTaken]:
     """Every table-level lock the statement takes, the main table first."""
-    # L601 and L602 both ask about every statement, one after the other: remember the last.
+    return list(locks_of(stmt))
+
+
+def locks_of(stmt: Statement) -> tuple[LockTaken, ...]:
+    """statement_locks as the tuple kept for the statement: read by L601 and L602 in turn (in
+    one process or each in its own), so each statement's locks are worked out once."""
     if stmt is not _last[0]:
         locks = _postgresql(stmt.kind, stmt.node) if stmt.dialect == POSTGRESQL else _mysql(stmt)
         _last[:] = [stmt, tuple(locks)]
-    return list(_last[1])
+    return _last[1]  # type: ignore[no-any-return]
 
 
 _last: list[Any] = [None, ()]  # [statement, its locks]
@@ -89,7 +94,7 @@ def statement_lock(stmt: Statement) -> tuple[str, str] | None:
     For an ALTER TABLE that is the strongest lock of its subcommands on the altered table; for
     DROP INDEX / REINDEX INDEX the name is the index's, the lock is on its table.
     """
-    locks = statement_locks(stmt)
+    locks = locks_of(stmt)
     if not locks:
         return None
     first = locks[0].relation
@@ -215,9 +220,14 @@ def _adds_foreign_key(definition: Node) -> bool:
     if constraint is not None:
         return bool(constraint.get("contype") == "CONSTR_FOREIGN")
     column = definition.get("ColumnDef")
-    return column is not None and any(
-        entry.get("Constraint", {}).get("contype") == "CONSTR_FOREIGN"
-        for entry in column.get("constraints") or ())
+    if column is None:
+        return False
+    # a loop, not any() over a generator: this runs for every subcommand of every ALTER TABLE
+    for entry in column.get("constraints") or ():
+        constraint = entry.get("Constraint")
+        if constraint is not None and constraint.get("contype") == "CONSTR_FOREIGN":
+            return True
+    return False
 
 
 def alter_commands_of(node: Node) -> list[Node]:

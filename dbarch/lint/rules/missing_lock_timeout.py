@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from dbarch.lint.context import Context
@@ -10,7 +10,7 @@ from dbarch.lint.expand_contract import RETRY_NOTE, script
 from dbarch.lint.locks import blocks_text, blocks_traffic
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
-from dbarch.lint.statement_lock import INDEX, LockTaken, statement_lock_table, statement_locks
+from dbarch.lint.statement_lock import INDEX, LockTaken, locks_of, statement_lock_table
 
 
 def pg_node_kinds() -> list[str]:
@@ -28,13 +28,13 @@ def _node_kinds() -> tuple[str, ...]:
     return (*pg_node_kinds(), *data["mysql"]["statements"], "Command")
 
 
-def blocking_locks(stmt: Statement, ctx: Context) -> list[LockTaken]:
+def blocking_locks(stmt: Statement, ctx: Context) -> tuple[LockTaken, ...]:
     """The locks of `stmt` that block application traffic on tables that existed before it."""
     # L601 and L602 ask in turn about the same statement, before the context moves on
     if stmt is _last[0] and ctx is _last[1]:
-        return list(_last[2])
+        return _last[2]  # type: ignore[no-any-return]
     found = []
-    for lock in statement_locks(stmt):
+    for lock in locks_of(stmt):
         if not blocks_traffic(lock.mode):
             continue
         if lock.kind == INDEX:
@@ -44,13 +44,13 @@ def blocking_locks(stmt: Statement, ctx: Context) -> list[LockTaken]:
             continue
         found.append(lock)
     _last[:] = [stmt, ctx, tuple(found)]
-    return found
+    return _last[2]  # type: ignore[no-any-return]
 
 
 _last: list[Any] = [None, None, ()]  # [statement, context, its blocking locks]
 
 
-def describe(locks: list[LockTaken]) -> str:
+def describe(locks: Sequence[LockTaken]) -> str:
     """`SHARE ROW EXCLUSIVE on orders and on users (the referenced table …)`."""
     parts = []
     previous = None
