@@ -6,19 +6,21 @@
 When a large lint runs in several processes, each takes a share of the rules (see
 dbarch/lint/parallel.py) and the run lasts as long as its heaviest share. How heavy a rule is
 cannot be read from the rule (the node types it looks at say little: a rule on AlterTableStmt
-alone may cost ten times another), so it is measured, once, here: every rule runs over the
-generated history of bench/lint_speed.py (20,000 statements by default), with the migration's
-context walked as the runner walks it, and its time is kept in milliseconds (the median of a
-few rounds). The numbers are relative weights, not predictions; rerun this after changing a
-rule's cost noticeably, or after adding a rule (an unlisted rule weighs as the median one).
-It also measures what only the parent process does: free its parse tree (a child leaves with
-os._exit and skips that), a head start its share is dealt with.
+alone may cost ten times another), so it is measured, once, here: each rule runs alone over
+the generated history of bench/lint_speed.py (20,000 statements by default), with the
+migration's context walked as the runner walks it, and its time is kept in milliseconds (the
+median of a few rounds). The numbers are relative weights, not predictions; rerun this after
+changing a rule's cost noticeably, or after adding a rule (an unlisted rule weighs as the
+median one). It also measures what only one side does: the parent frees its parse tree when
+the process does not end through dbarch.process_exit (a child never does), and a child packs
+and sends its findings back while the parent waits for them.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
@@ -28,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from lint_speed import generate
 
+from dbarch.lint import parallel
 from dbarch.lint.config import LintConfig
-from dbarch.lint.context import Context
-from dbarch.lint.run import enabled_rules
+from dbarch.lint.run import LintReport, enabled_rules, lint_source, lint_text
 from dbarch.lint.source import read_source
+from dbarch.report import json_lines
 
 DATA = Path(__file__).parent.parent / "dbarch" / "lint" / "data" / "rule_costs.yaml"
 
@@ -49,29 +52,58 @@ def freeing(text: str, rounds: int) -> float:
 
 
 def measure(text: str, rounds: int) -> dict[str, float]:
-    """Milliseconds each rule spends on `text`, the median over `rounds`."""
+    """Milliseconds each rule spends on `text` when it runs alone (as it may, in its process),
+    the median over `rounds`: the walk with the rule, less the walk without it. Each round
+    starts from new rule objects, and a rule alone pays for the readings of a statement it
+    might otherwise share with another (the ALTER TABLE's subcommands, the schema changes
+    L306 and L505 both keep)."""
     config = LintConfig(enable=["all"])
     rules = enabled_rules(config)
     source = read_source("history.sql", text, config.dialect)
+
+    def walk(chosen: list[type]) -> float:
+        instances = [rule() for rule in chosen]
+        start = time.perf_counter()
+        lint_source(source, config, instances, None, LintReport())
+        return (time.perf_counter() - start) * 1000
+
     times: dict[str, list[float]] = {rule.code: [] for rule in rules}
-    clock = time.perf_counter
     for _ in range(rounds):
-        ctx = Context(statements=len(source.statements))
-        spent = dict.fromkeys(times, 0.0)
-        dispatch: dict[str, list] = {}
+        bare = walk([])
         for rule in rules:
-            for node in rule.nodes:
-                dispatch.setdefault(node, []).append(rule)
-        for stmt in source.statements:
-            for rule in dispatch.get(stmt.kind, ()):
-                start = clock()
-                for _finding in rule.check(stmt, ctx):
-                    pass
-                spent[rule.code] += clock() - start
-            ctx.advance(stmt)
-        for code, seconds in spent.items():
-            times[code].append(seconds * 1000)
+            times[rule.code].append(max(0.0, walk([type(rule)]) - bare))
     return {code: statistics.median(values) for code, values in times.items()}
+
+
+def sending(text: str, rounds: int) -> float:
+    """Milliseconds from a child's last finding to the parent holding them: the child packs
+    half the findings of the default rules (as `--format json` has them, encoded) and writes
+    them to a pipe, the parent reads and unpacks them; in a real fork, where the child's
+    allocations are slower than in a warm process. The time to fork and exit is taken off."""
+    report = lint_text(text, LintConfig(), path="history.sql")
+    encoded = [json_lines.encode(finding.as_dict()) for finding in report.findings]
+    half = parallel.Share([(0, n, 0, 0) for n in range(0, len(encoded), 2)],
+                          report.findings[::2], encoded[::2])
+
+    def round_trip(payload: bool) -> float:
+        read_end, write_end = os.pipe()
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(parallel.pack(half) if payload else b"")
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        if payload:
+            parallel.unpack(data)
+        spent = (time.perf_counter() - start) * 1000
+        os.waitpid(pid, 0)
+        return spent
+
+    return statistics.median(round_trip(True) - round_trip(False) for _ in range(rounds))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,15 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()  # as the lint runs
     costs = measure(text, args.rounds)
     parent = freeing(text, args.rounds)
+    send = sending(text, args.rounds)
     lines = [f"  {code}: {max(1, round(ms))}" for code, ms in sorted(costs.items())]
-    body = f"parent: {round(parent)}\nrules:\n" + "\n".join(lines) + "\n"
+    body = (f"parent: {round(parent)}\nsend: {round(send)}\nrules:\n" + "\n".join(lines)
+            + "\n")
     print(body, end="")
     if args.write:
         header = (
             "# Milliseconds on bench/lint_speed.py's history of"
             f" {args.statements:,} statements, the weights\n"
-            "# dbarch/lint/parallel.py deals the rules between processes by: each rule's cost,"
-            " and the\n# parent's extra work (freeing its parse tree, which children skip).\n"
+            "# dbarch/lint/parallel.py deals the rules between processes by: each rule's cost"
+            " alone,\n# the parent's extra work when it frees its parse tree (children never"
+            " do), and a child's\n# extra work sending its findings back.\n"
             "# Measured, not edited: python bench/rule_costs.py --write\n"
         )
         DATA.write_text(header + body, encoding="utf-8")

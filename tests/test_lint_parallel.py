@@ -97,3 +97,15 @@ def test_small_inputs_and_explicit_choices() -> None:
     if hasattr(os, "fork") and parallel.usable_cpus() > 1:
         assert parallel.choose_jobs(0, 10**9) >= 2
     assert parallel.choose_jobs(99, 10) <= parallel.MAX_JOBS
+
+
+def test_a_share_crosses_the_pipe_whole() -> None:
+    from dbarch.lint.rule import Severity
+
+    finding = Finding(code="L101", name="n", severity=Severity.ERROR, message="m", file="f",
+                      line=3, column=1, statement="s", fix="x", suppressed="why")
+    share = parallel.Share(keys=[(0, 1, 2, 3)], findings=[finding], encoded=["{}"])
+    back = parallel.unpack(parallel.pack(share))
+    assert back == share and back.findings[0].severity is Severity.ERROR
+    odd = parallel.Share(keys=[(0, 0, 0, 0)], findings=[7])  # type: ignore[list-item]
+    assert parallel.pack(odd)[:1] == b"P" and parallel.unpack(parallel.pack(odd)) == odd

@@ -10,9 +10,10 @@ string, is made once before the fork; see run.parse_ahead.) Rules are dealt by t
 cost. A child keeps its tree until it exits rather than free it object by object, and so does
 the parent when the process ends through dbarch.process_exit (the executable); otherwise the
 parent's share is dealt a head start for freeing its own. Children send their findings back
-pickled, each keyed by (file, statement, rule rank, order of emission), and the parent merges
-them into exactly the order a single process produces. A child that fails leaves its share to the
-parent, which runs it itself, so parallelism can change the time, never the result.
+through a pipe (see `pack`), each keyed by (file, statement, rule rank, order of emission),
+and the parent merges them into exactly the order a single process produces. A child that
+fails leaves its share to the parent, which runs it itself, so parallelism can change the
+time, never the result.
 
 Only on Linux (fork is cheap and safe there), only with more than one usable CPU, and only for
 inputs large enough that a second process pays for itself.
@@ -20,6 +21,8 @@ inputs large enough that a second process pays for itself.
 
 from __future__ import annotations
 
+import dataclasses
+import marshal
 import os
 import pickle
 import sys
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbarch import process_exit
-from dbarch.lint.rule import Finding, Rule
+from dbarch.lint.rule import Finding, Rule, Severity
 
 PARALLEL_BYTES = 256 * 1024
 """Below this much SQL a second process costs more (fork, pickling) than it saves."""
@@ -83,7 +86,7 @@ def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     weight = {id(rule): measured.get(rule.code, typical) for rule in rules}
     shares: list[list[Rule]] = [[] for _ in range(jobs)]
     head_start = 0.0 if process_exit.armed() else float(costs["parent"])
-    loads = [head_start] + [0.0] * (jobs - 1)
+    loads = [head_start] + [float(costs.get("send", 0))] * (jobs - 1)
     for rule in sorted(rules, key=lambda r: -weight[id(r)]):
         lightest = loads.index(min(loads))
         shares[lightest].append(rule)
@@ -111,7 +114,7 @@ def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> 
             os.close(read_end)
             code = 0
             try:
-                payload = pickle.dumps(run(share), protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pack(run(share))
             except BaseException:  # the parent re-runs this share and reports the error
                 payload, code = b"", 1
             with os.fdopen(write_end, "wb") as out:
@@ -123,12 +126,12 @@ def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> 
     for pid, read_end, share in children:
         with os.fdopen(read_end, "rb") as pipe:
             payload = pipe.read()
-        # A child writes its findings only once they are all pickled, and then exits 0; so
+        # A child writes its findings only once they are all packed, and then exits 0; so
         # they are read while it is still tearing down its memory (~15 ms), and waited for after.
         result = None
         if payload:
             try:
-                result = pickle.loads(payload)  # our own child's bytes
+                result = unpack(payload)  # our own child's bytes
             except Exception:  # cut short: the share is run again here
                 result = None
         _, status = os.waitpid(pid, 0)
@@ -136,17 +139,41 @@ def run_shares(shares: list[list[Rule]], run: Callable[[list[Rule]], Share]) -> 
     return results
 
 
+_FIELDS = tuple(field.name for field in dataclasses.fields(Finding))
+
+
+def pack(share: Share) -> bytes:
+    """A share as bytes for the pipe: with marshal, each finding as a tuple of its fields,
+    three times quicker both ways than pickling the Finding objects (20 ms on the 2,600
+    findings of a 20,000-statement history); pickle for anything marshal cannot hold."""
+    try:
+        rows = [tuple(getattr(finding, name) for name in _FIELDS) for finding in share.findings]
+        rows = [(*row[:2], int(row[2]), *row[3:]) for row in rows]  # Severity, an IntEnum
+        return b"M" + marshal.dumps((share.keys, rows, share.encoded))
+    except (AttributeError, TypeError, ValueError):
+        return b"P" + pickle.dumps(share, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(payload: bytes) -> Share:
+    """The share `pack` sent."""
+    if payload[:1] == b"P":
+        share = pickle.loads(payload[1:])
+        assert isinstance(share, Share)
+        return share
+    keys, rows, encoded = marshal.loads(payload[1:])
+    severity = Severity
+    findings = [Finding(*row[:2], severity(row[2]), *row[3:]) for row in rows]
+    return Share(keys, findings, encoded)
+
+
 def merge(results: list[Share]) -> Share:
     """The findings of every share (and their JSON texts, when every share has them) in the
     order one process would have produced them."""
-    encoded = all(share.encoded is not None for share in results)
-    keyed = [(key, number, share_number)
-             for share_number, share in enumerate(results)
-             for number, key in enumerate(share.keys)]
-    keyed.sort()
-    order = [(share_number, number) for _, number, share_number in keyed]
-    return Share(
-        keys=[results[s].keys[n] for s, n in order],
-        findings=[results[s].findings[n] for s, n in order],
-        encoded=[results[s].encoded[n] for s, n in order] if encoded else None,  # type: ignore[index]
-    )
+    keys = [key for share in results for key in share.keys]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    findings = [finding for share in results for finding in share.findings]
+    encoded = None
+    if all(share.encoded is not None for share in results):
+        texts = [text for share in results for text in share.encoded or ()]
+        encoded = [texts[n] for n in order]
+    return Share([keys[n] for n in order], [findings[n] for n in order], encoded)

@@ -23,8 +23,9 @@ def dumps(document: dict[str, Any], encoded: dict[str, list[str]] | None = None)
     for key, value in document.items():
         head = f"  {encode(key)}: "
         if encoded is not None and key in encoded:
-            items = ",\n".join(f"    {item}" for item in encoded[key])
-            parts.append(f"{head}[\n{items}\n  ]" if items else f"{head}[]")
+            items = encoded[key]  # thousands of long lines: joined once, not copied each
+            parts.append(f"{head}[\n    " + ",\n    ".join(items) + "\n  ]" if items
+                         else f"{head}[]")
         elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
             items = ",\n".join(f"    {encode(item)}" for item in value)
             parts.append(f"{head}[\n{items}\n  ]")
