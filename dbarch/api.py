@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from dbarch.advisor.advise import IndexAdvice
+    from dbarch.design.parts import PartDesign
     from dbarch.design.result import Design
     from dbarch.lint.rule import Finding
     from dbarch.lint.run import LintReport
@@ -137,8 +138,17 @@ def verify(out: str | Path, engines: list[str]) -> VerifyReport:
     from dbarch.verify.parts import verify_parts
 
     report = run_verify(result.relational, ddl, _relational_urls(engines), spec=result.spec)
-    report.parts = verify_parts(result.parts, engines)
+    report.parts = verify_parts([_files_on_disk(part, folder) for part in result.parts], engines)
     return report
+
+
+def _files_on_disk(part: PartDesign, folder: Path) -> PartDesign:
+    """The part with each artifact read from `folder` where the file is there: what is verified
+    is what the user will apply, edits included, as for the relational schema files."""
+    artifacts = {name: (folder / name).read_text(encoding="utf-8")
+                 if (folder / name).is_file() else text
+                 for name, text in part.artifacts.items()}
+    return part.model_copy(update={"artifacts": artifacts})
 
 
 def _relational_urls(urls: list[str]) -> list[str]:

@@ -118,6 +118,11 @@ def test_design_then_verify_the_fraud_example(tmp_path: Path) -> None:
     again = api.verify(out, ["sqlite://"])
     assert [(p.part, p.ran, p.ok) for p in again.parts] == [("graph", True, True)]
     assert again.ok
+    # verify runs the files in OUT, as the user edited them, not the copies in design.json
+    edited = (out / KUZU_FILE).read_text().replace("MANY_MANY", "MANY_SOME", 1)
+    (out / KUZU_FILE).write_text(edited)
+    (broken,) = api.verify(out, ["sqlite://"]).parts
+    assert broken.ran and not broken.ok and "MANY_SOME" in (broken.error or "")
 
 
 def test_verify_parts_runs_kuzu_without_an_engine_url(fraud: PartDesign) -> None:
