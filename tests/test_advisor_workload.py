@@ -38,6 +38,19 @@ def test_file_weights_labels_and_grouping() -> None:
     assert workload.source.endswith("workload.sql")
 
 
+def test_in_lists_of_other_lengths_are_other_shapes(tmp_path: Path) -> None:
+    # pglast's fingerprint alone makes these one shape; a sharded table routes them apart
+    path = _write(tmp_path, "SELECT * FROM t WHERE a = 42;\n"
+                            "SELECT * FROM t WHERE a IN (5);\n"
+                            "SELECT * FROM t WHERE a IN (1, 2);\n"
+                            "SELECT * FROM t WHERE a IN (3, 4);\n"
+                            "SELECT * FROM t WHERE a IN (1, 2, 3);\n")
+    shapes = [(q.sql.split("WHERE ")[1], q.weight, q.fingerprint.partition("/")[2])
+              for q in read_workload_file(path).queries]
+    assert shapes == [("a = 42", 2, ""), ("a IN (1, 2)", 2, "in:2"),
+                      ("a IN (1, 2, 3)", 1, "in:3")]
+
+
 def test_file_tables_as_written_without_ctes() -> None:
     queries = read_workload_file(FIXTURES / "workload.sql").queries
     assert queries[0].tables == ("users",)

@@ -12,7 +12,8 @@ class Query:
     `sql` is an executable representative: the first text seen for the shape, literals kept
     when the source had them, `$n` placeholders when it came from pg_stat_statements (then
     `parameters` says how many, and the what-if oracle plans it generically).
-    `fingerprint` is pglast's fingerprint: queries that differ only in constants share it.
+    `fingerprint` is pglast's fingerprint, suffixed with the lengths of its IN lists (see
+    sqlshape.in_list_shape): queries that differ only in constants share it.
     `weight` is how much the shape counts: its frequency (`-- weight: N` in a file, calls in
     pg_stat_statements, occurrences in a log). `kind` is select, insert, update or delete;
     writes count against every index on the table they change.

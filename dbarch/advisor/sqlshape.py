@@ -76,6 +76,21 @@ def qualified(node: ast.RangeVar) -> str:
     return f"{node.schemaname}.{node.relname}" if node.schemaname else node.relname
 
 
+def in_list_shape(stmt: Any) -> str:
+    """How many values each IN list of `stmt` holds, as a suffix for its fingerprint: `""`
+    when it has none of two or more values, else `/in:3,2` (in the order they appear).
+
+    pglast's fingerprint counts `a = 42`, `a IN (1, 2)` and `a IN (1, 2, 3, 4)` as one shape;
+    an index serves them alike, but a sharded table routes the first to one shard and the
+    others to several, so the workload keeps them apart. A one-value IN is an equality
+    (PostgreSQL plans `a IN (5)` as `a = 5`).
+    """
+    lengths = [len(node.rexpr) for node in _nodes(stmt, ast.A_Expr)
+               if node.kind == enums.A_Expr_Kind.AEXPR_IN
+               and isinstance(node.rexpr, (list, tuple)) and len(node.rexpr) > 1]
+    return f"/in:{','.join(map(str, lengths))}" if lengths else ""
+
+
 def max_parameter(stmt: Any) -> int:
     """The highest `$n` the statement uses (0 without parameters)."""
     highest = 0

@@ -2,7 +2,8 @@
 PostgreSQL log (log_min_duration_statement).
 
 Every reader parses each statement with pglast, keeps SELECT/INSERT/UPDATE/DELETE, groups
-statements of one shape (pglast's fingerprint: they differ only in constants) into one Query
+statements of one shape (pglast's fingerprint: they differ only in constants; and, as
+PostgreSQL 15's pg_stat_statements does, in the length of their IN lists) into one Query
 whose weight is how often the shape runs, and reports what it left out as located notices.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from dbarch.advisor.query import Query
 from dbarch.advisor.sqlshape import (
+    in_list_shape,
     max_parameter,
     relations,
     skip_reason,
@@ -84,7 +86,7 @@ class _Collector:
             self.skip(where, "", "holds several statements; each must be a query of its own")
             return
         stmt = raw[0].stmt
-        fingerprint = parser.fingerprint(sql)
+        fingerprint = parser.fingerprint(sql) + in_list_shape(stmt)
         kind = statement_kind(stmt)
         if kind is None:
             word = _first_keyword(sql)
