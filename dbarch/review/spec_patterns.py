@@ -93,6 +93,7 @@ def access_patterns(schema: Schema, log: StatementLog, entities: Mapping[str, st
     """
     from pglast import parser
 
+    from dbarch.advisor.sqlshape import shape_fingerprint
     from dbarch.advisor.workload import workload_from_statements
 
     if log.missing:
@@ -105,7 +106,7 @@ def access_patterns(schema: Schema, log: StatementLog, entities: Mapping[str, st
     returned: dict[str, list[float]] = {}  # fingerprint → [calls, rows]
     for queryid, text, calls, _ in log.rows:
         try:
-            print_ = parser.fingerprint(text)
+            print_ = shape_fingerprint(text)  # the key the workload groups its queries by
         except parser.ParseError:
             continue
         seen = returned.setdefault(print_, [0.0, 0.0])
