@@ -53,6 +53,7 @@ def freeing(text: str, rounds: int) -> float:
 
 def measure(text: str, rounds: int) -> dict[str, float]:
     """Milliseconds each rule spends on `text` when it runs alone (as it may, in its process),
+    and each group of parallel.TOGETHER run together (keyed by its codes joined by spaces),
     the median over `rounds`: the walk with the rule, less the walk without it. Each round
     starts from new rule objects, and a rule alone pays for the readings of a statement it
     might otherwise share with another (the ALTER TABLE's subcommands, the schema changes
@@ -67,12 +68,16 @@ def measure(text: str, rounds: int) -> dict[str, float]:
         lint_source(source, config, instances, None, LintReport())
         return (time.perf_counter() - start) * 1000
 
-    times: dict[str, list[float]] = {rule.code: [] for rule in rules}
+    by_code = {rule.code: type(rule) for rule in rules}
+    units = {rule.code: [type(rule)] for rule in rules}
+    units.update({" ".join(group): [by_code[code] for code in group]
+                  for group in parallel.TOGETHER})
+    times: dict[str, list[float]] = {name: [] for name in units}
     for _ in range(rounds):
         bare = walk([])
-        for rule in rules:
-            times[rule.code].append(max(0.0, walk([type(rule)]) - bare))
-    return {code: statistics.median(values) for code, values in times.items()}
+        for name, chosen in units.items():
+            times[name].append(max(0.0, walk(chosen) - bare))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def sending(text: str, rounds: int) -> float:
@@ -118,17 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     costs = measure(text, args.rounds)
     parent = freeing(text, args.rounds)
     send = sending(text, args.rounds)
-    lines = [f"  {code}: {max(1, round(ms))}" for code, ms in sorted(costs.items())]
+    lines = [f"  {code}: {max(1, round(ms))}" for code, ms in sorted(costs.items())
+             if " " not in code]
+    joint = [f'  "{codes}": {max(1, round(ms))}' for codes, ms in sorted(costs.items())
+             if " " in codes]
     body = (f"parent: {round(parent)}\nsend: {round(send)}\nrules:\n" + "\n".join(lines)
-            + "\n")
+            + "\ntogether:\n" + "\n".join(joint) + "\n")
     print(body, end="")
     if args.write:
         header = (
             "# Milliseconds on bench/lint_speed.py's history of"
             f" {args.statements:,} statements, the weights\n"
             "# dbarch/lint/parallel.py deals the rules between processes by: each rule's cost"
-            " alone,\n# the parent's extra work when it frees its parse tree (children never"
-            " do), and a child's\n# extra work sending its findings back.\n"
+            " alone,\n# the joint cost of the rules that share a reading (parallel.TOGETHER),"
+            " the parent's extra\n# work when it frees its parse tree (children never do),"
+            " and a child's extra work\n# sending its findings back.\n"
             "# Measured, not edited: python bench/rule_costs.py --write\n"
         )
         DATA.write_text(header + body, encoding="utf-8")

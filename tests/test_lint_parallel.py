@@ -82,13 +82,26 @@ def test_shares_are_balanced_and_keep_rule_order() -> None:
     shares = parallel.deal(rules, 2)
     assert sorted(r.code for s in shares for r in s) == sorted(r.code for r in rules)
     data = parallel.cost_data()
-    costs = data["rules"]
+    costs, together = data["rules"], data["together"]
     assert {r.code for r in rules if "postgresql" in r.dialects} <= set(costs)  # all measured
-    weights = [sum(costs[r.code] for r in share) for share in shares]
-    weights[0] += data["parent"]  # the parent's share starts with freeing its parse tree
-    assert max(weights) - min(weights) <= max(costs[r.code] for r in rules)
-    for share in shares:
+    assert {" ".join(group) for group in parallel.TOGETHER} == set(together)
+    weights = [float(data["parent"]), float(data["send"])]  # in a library call, not armed
+    for number, share in enumerate(shares):
+        codes = {r.code for r in share}
+        for group in parallel.TOGETHER:  # rules that share a reading go to one process
+            assert set(group) <= codes or not set(group) & codes
+            if set(group) <= codes:
+                weights[number] += together[" ".join(group)]
+                codes -= set(group)
+        weights[number] += sum(costs[code] for code in codes)
         assert [r.code for r in share] == sorted(r.code for r in share)
+    assert abs(weights[0] - weights[1]) <= max([*costs.values(), *together.values()])
+
+
+def test_a_group_with_a_rule_switched_off_is_dealt_rule_by_rule() -> None:
+    rules = [r for r in enabled_rules(LintConfig()) if r.code != "L505"]
+    units = parallel._units(rules, parallel.cost_data()["together"])
+    assert all(len(unit) == 1 for unit, _ in units if unit[0].code == "L306")
 
 
 def test_small_inputs_and_explicit_choices() -> None:

@@ -70,34 +70,66 @@ def choose_jobs(requested: int, total_bytes: int) -> int:
     return max(1, min(usable_cpus(), MAX_JOBS))
 
 
+TOGETHER: tuple[tuple[str, ...], ...] = (
+    ("L306", "L505"),  # both keep the schema the migrations built: change_column_type's reading
+    ("L601", "L602"),  # both ask which locks a statement takes: statement_lock.locks_of
+)
+"""Rules that share a reading of each statement (cached per statement, so it is made once per
+process): dealt to one process together, at their measured joint cost, they cost less than
+apart."""
+
+
 def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     """Split the rules into `jobs` shares of about equal work, keeping their order in each.
 
-    A rule's work is its measured cost (data/rule_costs.yaml, written by bench/rule_costs.py:
-    the node types a rule looks at say little about it, one rule on AlterTableStmt costs ten
-    times another); an unmeasured rule weighs as the median one. Each rule goes, heaviest
-    first, to the lightest share so far. The first share, the parent's, starts with the cost
-    of freeing the parse tree when only the parent pays it: children always leave without
-    freeing it, the parent too when the process ends with dbarch.process_exit (the executable).
+    A rule's work is its measured cost alone (data/rule_costs.yaml, written by
+    bench/rule_costs.py: the node types a rule looks at say little about it, one rule on
+    AlterTableStmt costs ten times another); an unmeasured rule weighs as the median one.
+    Rules of a TOGETHER group that are all enabled go as one unit, at the group's measured
+    cost. Each unit goes, heaviest first, to the lightest share so far. Each child's share
+    starts with the cost of sending its findings back; the parent's with the cost of freeing
+    its parse tree when it pays that (not when the process ends through dbarch.process_exit,
+    as the executable does; children never do).
     """
     costs = cost_data()
     measured = costs["rules"]
     typical = sorted(measured.values())[len(measured) // 2] if measured else 1
-    weight = {id(rule): measured.get(rule.code, typical) for rule in rules}
+    units = _units(rules, costs.get("together") or {})
+    weight = [sum(measured.get(rule.code, typical) for rule in unit) if cost is None else cost
+              for unit, cost in units]
     shares: list[list[Rule]] = [[] for _ in range(jobs)]
     head_start = 0.0 if process_exit.armed() else float(costs["parent"])
     loads = [head_start] + [float(costs.get("send", 0))] * (jobs - 1)
-    for rule in sorted(rules, key=lambda r: -weight[id(r)]):
+    for number in sorted(range(len(units)), key=lambda n: -weight[n]):
         lightest = loads.index(min(loads))
-        shares[lightest].append(rule)
-        loads[lightest] += weight[id(rule)]
+        shares[lightest].extend(units[number][0])
+        loads[lightest] += weight[number]
     order = {id(rule): number for number, rule in enumerate(rules)}
     return [sorted(share, key=lambda r: order[id(r)]) for share in shares if share]
 
 
+def _units(rules: list[Rule], together: dict[str, float]) -> list[tuple[list[Rule], float | None]]:
+    """The rules grouped for dealing: each TOGETHER group whose rules are all here, with its
+    measured joint cost (None: unmeasured, weigh its rules one by one), then every other rule
+    alone."""
+    by_code = {rule.code: rule for rule in rules}
+    units: list[tuple[list[Rule], float | None]] = []
+    grouped: set[str] = set()
+    for group in TOGETHER:
+        if all(code in by_code for code in group):
+            joint = together.get(" ".join(group))
+            units.append(([by_code[code] for code in group],
+                          None if joint is None else float(joint)))
+            grouped.update(group)
+    units += [([rule], None) for rule in rules if rule.code not in grouped]
+    return units
+
+
 def cost_data() -> dict[str, Any]:
-    """data/rule_costs.yaml: `rules`, each measured rule's cost by code, and `parent`, the
-    parent's own extra work, in milliseconds on bench/lint_speed.py's history."""
+    """data/rule_costs.yaml, in milliseconds on bench/lint_speed.py's history: `rules`, each
+    rule's cost alone by code; `together`, each TOGETHER group's joint cost (codes joined by
+    spaces); `parent`, the parent's cost of freeing its tree; `send`, a child's of sending its
+    findings back."""
     from dbarch.lint.data_files import data_file
 
     return data_file("rule_costs.yaml")
