@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from dbarch import api
-from dbarch.design.keyvalue import (
-    design_part,
+from dbarch.design.keyvalue import design_part
+from dbarch.design.keyvalue_encodings import (
     hash_value_bytes,
-    key_name,
     listpack_entry,
     set_value_bytes,
     size_class,
     string_value_bytes,
     zset_value_bytes,
 )
+from dbarch.design.keyvalue_records import key_name
 from dbarch.design.parts import PartDesign
 from dbarch.select.model import Decision, Paradigm
 from dbarch.spec.load import load_spec_text

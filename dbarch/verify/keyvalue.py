@@ -13,22 +13,24 @@ import json
 import re
 from typing import Any
 
-from dbarch.design.keyvalue import (
-    Field_,
+from dbarch.design.keyvalue_encodings import (
     hash_value_bytes,
     hll_value_bytes,
-    key_name,
     key_overhead,
     kv_data,
     listpack_entry,
-    record_json,
-    sample_id,
-    sample_record,
     set_value_bytes,
     stream_value_bytes,
     string_value_bytes,
-    window_of,
     zset_value_bytes,
+)
+from dbarch.design.keyvalue_records import (
+    Field_,
+    key_name,
+    record_json,
+    sample_id,
+    sample_record,
+    window_of,
 )
 from dbarch.design.parts import PartDesign
 from dbarch.errors import EngineError
