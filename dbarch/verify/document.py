@@ -26,7 +26,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from dbarch.design.document import document_data
+from dbarch.design.document_model import document_data
 from dbarch.design.parts import PartDesign
 from dbarch.errors import EngineError
 from dbarch.spec.quantities import human_bytes
