@@ -124,6 +124,10 @@ def fetch_indexes(conn_or_url: psycopg.Connection[Any] | str) -> list[ExistingIn
     for (oid, schema, name, table_schema, table, unique, primary, valid, partitioned,
          constraint, method, predicate, size, scans, key_count, texts, expressions,
          suffixes) in rows:
+        if texts is None or None in texts:
+            # dropped by another session while the catalog was read: pg_get_indexdef found no
+            # index, and there is none left to judge
+            continue
         items = [(_parenthesized(text) if expression else text) + suffix
                  for text, expression, suffix in zip(texts, expressions, suffixes, strict=True)]
         indexes.append(ExistingIndex(
