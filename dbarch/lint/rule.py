@@ -1,4 +1,4 @@
-"""The rule machinery shared by `dbarch lint` (and, later, `dbarch review`).
+"""The lint rules' machinery; what lint and review rules share is in dbarch/rulebook.py.
 
 A rule is a small class in a file of its own under `dbarch/lint/rules/`: a stable code and
 name, a severity, the parse-tree node types it looks at, and a docstring that is published as
@@ -9,38 +9,15 @@ type, so adding rules does not slow down statements they ignore.
 
 from __future__ import annotations
 
-import enum
-import inspect
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from dbarch.rulebook import DocumentedRule, Registry, Severity
 
 if TYPE_CHECKING:
     from dbarch.lint.context import Context
     from dbarch.lint.statement import Statement
-
-
-class Severity(enum.IntEnum):
-    """How bad a finding is; `--fail-on` compares against this order."""
-
-    INFO = 1
-    WARNING = 2
-    ERROR = 3
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]  # an enum's .name is a descriptor: slow once per finding printed
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.upper()]
-        except KeyError:
-            choices = ", ".join(s.label for s in cls)
-            raise ValueError(f"unknown severity {text!r}; expected one of {choices}") from None
-
-
-_LABELS = {severity: severity.name.lower() for severity in Severity}
 
 
 @dataclass
@@ -82,7 +59,7 @@ class Finding:
         }
 
 
-class Rule:
+class Rule(DocumentedRule):
     """Base class of a lint rule; subclasses set the class attributes and write `check`.
 
     `nodes` lists the node types the rule looks at: libpg_query node names for PostgreSQL
@@ -92,14 +69,7 @@ class Rule:
     `--db`, a finding on a small table is lowered to info and says how small.
     """
 
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity] = Severity.WARNING
     nodes: ClassVar[tuple[str, ...]] = ()
-    dialects: ClassVar[frozenset[str]] = frozenset({"postgresql"})
-    default_enabled: ClassVar[bool] = True
-    scales_with_table: ClassVar[bool] = False
-    summary: ClassVar[str] = ""
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         """Yield the findings of this rule on one statement (the context is before it runs)."""
@@ -135,60 +105,8 @@ class Rule:
             note=note,
         )
 
-    @classmethod
-    def documentation(cls) -> str:
-        """The rule's documentation page: its docstring, dedented."""
-        return inspect.cleandoc(cls.__doc__ or "")
 
-
-@dataclass
-class Registry:
-    """Every registered rule of one command (lint, review), by code.
-
-    `package` holds the rule modules, one per rule, imported by `load`; `required` names the
-    class attributes a rule must set (lint rules declare the node types they look at, review
-    rules a summary). Both commands share this, so `find`, `sorted`, `--list-rules` and
-    `--explain` behave alike.
-    """
-
-    package: str = "dbarch.lint.rules"
-    required: tuple[str, ...] = ("code", "name", "nodes")
-    rules: dict[str, type[Any]] = field(default_factory=dict)
-
-    def add(self, rule: type[Any]) -> None:
-        for attr in self.required:
-            if not getattr(rule, attr, None):
-                raise TypeError(f"rule {rule.__name__} has no {attr}")
-        if not rule.__doc__:
-            raise TypeError(f"rule {rule.code} has no docstring (it is the rule's documentation)")
-        clash = self.rules.get(rule.code)
-        if clash is not None and clash is not rule:
-            raise TypeError(f"rule code {rule.code} used by {clash.__name__} and {rule.__name__}")
-        self.rules[rule.code] = rule
-
-    def load(self) -> Registry:
-        """The registry with every rule module of its package imported."""
-        import importlib
-        import pkgutil
-
-        package = importlib.import_module(self.package)
-        for module in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{self.package}.{module.name}")
-        return self
-
-    def find(self, key: str) -> type[Rule] | None:
-        """A rule by code or by name (case-insensitive)."""
-        key_upper = key.upper()
-        for rule in self.rules.values():
-            if rule.code == key_upper or rule.name == key.lower():
-                return rule
-        return None
-
-    def sorted(self) -> list[type[Rule]]:
-        return [self.rules[code] for code in sorted(self.rules)]
-
-
-REGISTRY = Registry()
+REGISTRY = Registry(package="dbarch.lint.rules", required=("code", "name", "nodes"))
 
 
 def register(rule: type[Rule]) -> type[Rule]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from dbarch.lint.rule import Rule
+from dbarch.rulebook import DocumentedRule
 
 SECTIONS = ("Why:", "Lock:", "Instead:", "Exempt:", "Versions:")
 COLUMNS = ("code", "name", "severity", "default", "dialects", "summary")
 
 
-def rule_facts(rule: type[Rule]) -> dict[str, object]:
+def rule_facts(rule: type[DocumentedRule]) -> dict[str, object]:
     """One rule as plain data: what `--list-rules` shows, plus its documentation page."""
     return {
         "code": rule.code,
@@ -28,7 +28,7 @@ def rule_facts(rule: type[Rule]) -> dict[str, object]:
     }
 
 
-def rules_table(rules: list[type[Rule]]) -> str:
+def rules_table(rules: list[type[DocumentedRule]]) -> str:
     """A plain aligned table, one rule a line, greppable by code or name."""
     rows = [COLUMNS] + [
         (r.code, r.name, r.severity.label, "on" if r.default_enabled else "off",
@@ -44,7 +44,7 @@ def rules_table(rules: list[type[Rule]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain(rule: type[Rule]) -> str:
+def explain(rule: type[DocumentedRule]) -> str:
     """The rule's documentation page as `--explain` prints it, headed by its facts."""
     facts = (f"{rule.code} {rule.name} — {rule.severity.label}, "
              f"{'on' if rule.default_enabled else 'off'} by default, "
@@ -52,7 +52,7 @@ def explain(rule: type[Rule]) -> str:
     return f"{facts}\n\n{rule.documentation()}\n"
 
 
-def page_markdown(rule: type[Rule], level: int = 2) -> str:
+def page_markdown(rule: type[DocumentedRule], level: int = 2) -> str:
     """One rule's page in Markdown: facts line, then the docstring with SQL fenced."""
     dialects = ", ".join(sorted(rule.dialects))
     facts = [f"**{rule.severity.label}**", "on by default" if rule.default_enabled
@@ -96,7 +96,7 @@ def docstring_markdown(doc: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
-def reference_markdown(rules: list[type[Rule]], command: str = "lint") -> str:
+def reference_markdown(rules: list[type[DocumentedRule]], command: str = "lint") -> str:
     """docs/<command>-rules.md: an index table, then every rule's page."""
     lines = [
         f"# dbarch {command} rules",

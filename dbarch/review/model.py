@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dbarch.lint.rule import Severity
+from dbarch.rulebook import Severity
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The review rules' machinery, the same shape as `dbarch lint`'s (dbarch/lint/rule.py).
+"""The review rules' machinery; what lint and review rules share is in dbarch/rulebook.py.
 
 A rule is a small class in a file of its own under dbarch/review/rules/: a code in the R range,
 a name, a severity, the dialects it applies to, the kinds of live fact it needs (`requires`,
@@ -9,12 +9,11 @@ and the facts when the input is a live database) and yields findings.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from dbarch.lint.rule import Registry, Severity
 from dbarch.review.model import ReviewFinding
+from dbarch.rulebook import DocumentedRule, Registry, Severity
 
 if TYPE_CHECKING:
     from dbarch.review.context import ReviewContext
@@ -22,17 +21,11 @@ if TYPE_CHECKING:
 ALL_DIALECTS = frozenset({"postgresql", "mysql", "sqlite"})
 
 
-class ReviewRule:
+class ReviewRule(DocumentedRule):
     """Base class of a review rule; subclasses set the class attributes and write `check`."""
 
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity] = Severity.WARNING
     dialects: ClassVar[frozenset[str]] = ALL_DIALECTS
     requires: ClassVar[frozenset[str]] = frozenset()
-    default_enabled: ClassVar[bool] = True
-    scales_with_table: ClassVar[bool] = False  # what lint_docs shows; no review rule scales
-    summary: ClassVar[str] = ""
     # Why the rule does not apply to a dialect it leaves out, shown when it is not run.
     not_applicable: ClassVar[str] = ""
 
@@ -55,11 +48,6 @@ class ReviewRule:
         return ReviewFinding(code=self.code, name=self.name, severity=severity or self.severity,
                              table=table, column=column, message=message, why=why, fix=fix,
                              note=note)
-
-    @classmethod
-    def documentation(cls) -> str:
-        """The rule's documentation page: its docstring, dedented."""
-        return inspect.cleandoc(cls.__doc__ or "")
 
 
 REGISTRY = Registry(package="dbarch.review.rules", required=("code", "name", "summary"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dbarch.lint.rule import Severity
 from dbarch.review.context import ReviewContext
 from dbarch.review.model import ReviewFinding
 from dbarch.review.rule import ReviewRule, register
+from dbarch.rulebook import Severity
 from dbarch.schema.model import Table, TypeKind
 
 
