@@ -8,14 +8,11 @@ from pathlib import Path
 import pytest
 from pglast import parse_sql
 
-from dbarch.design.timeseries import (
-    PG_FILE,
-    TS_FILE,
-    bucket_sql,
-    choose_interval,
-    design_part,
-    ts_data,
-)
+from dbarch.design.timeseries import design_part
+from dbarch.design.timeseries_buckets import bucket_sql
+from dbarch.design.timeseries_postgresql import PG_FILE
+from dbarch.design.timeseries_sizing import choose_interval, ts_data
+from dbarch.design.timeseries_timescaledb import TS_FILE
 from dbarch.select import recommend
 from dbarch.select.model import Decision, Paradigm
 from dbarch.spec.load import load_spec, load_spec_text

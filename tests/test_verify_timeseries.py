@@ -7,7 +7,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from dbarch.design.timeseries import _BOUNDS_FN, _CREATE_FN, design_part
+from dbarch.design.timeseries import design_part
+from dbarch.design.timeseries_postgresql import _BOUNDS_FN, _CREATE_FN
 from dbarch.select import recommend
 from dbarch.select.model import Paradigm
 from dbarch.spec.load import load_spec

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbarch.design.parts import PartDesign
-from dbarch.design.timeseries import TS_FILE, ts_data
+from dbarch.design.timeseries_sizing import ts_data
+from dbarch.design.timeseries_timescaledb import TS_FILE
 from dbarch.errors import EngineError
 from dbarch.verify.parts import Check, PartCheck
 
