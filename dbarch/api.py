@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from dbarch.design.result import Design
     from dbarch.lint.rule import Finding
     from dbarch.lint.run import LintReport
-    from dbarch.migrate.plan import MigrationPlan
+    from dbarch.migrate.plan_model import MigrationPlan
     from dbarch.migrate.rehearse import Rehearsal
     from dbarch.parse import ParsedSchema
     from dbarch.review.model import ReviewReport
@@ -375,7 +375,8 @@ def migrate_plan(
     NN_phase.sql, NN_phase.rollback.sql and PLAN.md. Returns the plan and the files written.
     """
     from dbarch.migrate.output import plan_files
-    from dbarch.migrate.plan import PlanOptions, plan_migration
+    from dbarch.migrate.plan import plan_migration
+    from dbarch.migrate.plan_model import PlanOptions
 
     name = _plan_dialect(source, target, dialect)
     a, b = _read_schema(source, name), _read_schema(target, name)

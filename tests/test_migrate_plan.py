@@ -8,7 +8,8 @@ import json
 import pytest
 
 from dbarch.migrate.output import numbered, plan_dict, plan_files
-from dbarch.migrate.plan import MigrationPlan, PhaseName, PlanOptions, plan_migration
+from dbarch.migrate.plan import plan_migration
+from dbarch.migrate.plan_model import MigrationPlan, PhaseName, PlanOptions
 from dbarch.parse import parse_ddl
 
 A = """

@@ -18,7 +18,8 @@ from dbarch.lint.config import LintConfig
 from dbarch.lint.run import lint_text
 from dbarch.migrate.diff import diff_schemas
 from dbarch.migrate.mysql import MySqlWriter
-from dbarch.migrate.plan import MigrationPlan, PlanOptions, plan_migration
+from dbarch.migrate.plan import plan_migration
+from dbarch.migrate.plan_model import MigrationPlan, PlanOptions
 from dbarch.parse import parse_ddl
 from tests.conftest import MARIADB_URL
 

@@ -20,7 +20,8 @@ from dbarch.lint.config import LintConfig
 from dbarch.lint.run import lint_text
 from dbarch.migrate.diff import diff_schemas
 from dbarch.migrate.output import numbered, phase_sql, rollback_sql
-from dbarch.migrate.plan import MigrationPlan, PlanOptions, plan_migration
+from dbarch.migrate.plan import plan_migration
+from dbarch.migrate.plan_model import MigrationPlan, PlanOptions
 from dbarch.parse import parse_ddl
 from tests.conftest import POSTGRESQL_URL
 

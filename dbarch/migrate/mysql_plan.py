@@ -23,7 +23,8 @@ from dbarch.migrate.ops import (
     RenameConstraint,
     RenameTable,
 )
-from dbarch.migrate.plan import PhaseName, Planner
+from dbarch.migrate.plan import Planner
+from dbarch.migrate.plan_model import PhaseName
 from dbarch.migrate.statements import Sql
 from dbarch.render.base import fit_name
 from dbarch.schema.model import Column, DefaultKind, Table, TypeKind

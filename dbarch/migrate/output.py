@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbarch.migrate.plan import MigrationPlan, Phase, PhaseName
+from dbarch.migrate.plan_model import MigrationPlan, Phase, PhaseName
 from dbarch.migrate.statements import Sql
 
 # What each phase is for, and what it may lock: printed in the SQL headers and in PLAN.md.
