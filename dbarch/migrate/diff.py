@@ -273,7 +273,7 @@ class Differ:
                 continue
             self.compare_column(b.name, a_cols[name], b_cols[name])
         old_reshaped = {a_cols[n].name for n in reshaped}
-        for name in reshaped:
+        for name in [n for n in b_cols if n in reshaped]:  # the target's column order, not a set's
             old, new = a_cols[name], b_cols[name]
             attached_old = self.attached(a, old.name)
             attached_new = self.attached(b, new.name)
