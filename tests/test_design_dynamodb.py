@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from dbarch import api
-from dbarch.design.dynamodb import design_part, encode, key_value
+from dbarch.design.dynamodb import design_part
+from dbarch.design.dynamodb_keys import encode, key_value
 from dbarch.design.dynamodb_render import CLOUDFORMATION_FILE, TABLE_FILE
 from dbarch.design.parts import PartDesign, design_parts
 from dbarch.design.sizing import entity_size

@@ -22,7 +22,7 @@ from decimal import Decimal
 from itertools import product
 from typing import Any
 
-from dbarch.design.dynamodb import encode, key_value
+from dbarch.design.dynamodb_keys import encode, key_value
 from dbarch.design.dynamodb_render import TABLE_FILE
 from dbarch.design.parts import PartDesign
 from dbarch.errors import EngineError
