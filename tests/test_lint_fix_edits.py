@@ -16,7 +16,7 @@ import pytest
 from pglast import parser
 
 from dbarch.lint.column_defs import _retyped_deparsed, retyped
-from dbarch.lint.pg_fix import char_offset, statement_span, text_offset, type_span
+from dbarch.lint.pg_spans import char_offset, statement_span, text_offset, type_span
 from dbarch.lint.rules.not_rerunnable import _deparsed, _pg_fix
 from dbarch.lint.source import read_source
 from dbarch.lint.statement import Statement

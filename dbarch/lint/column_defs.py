@@ -14,7 +14,7 @@ from typing import Any
 
 from dbarch.lint import alter_table
 from dbarch.lint.pg import constraints, relation, type_name, type_text
-from dbarch.lint.pg_fix import char_offset, statement_span, text_offset, type_span
+from dbarch.lint.pg_spans import char_offset, statement_span, text_offset, type_span
 from dbarch.lint.statement import POSTGRESQL, Statement
 
 

@@ -9,11 +9,13 @@ from dbarch.lint.added_columns import added_to_existing, non_null_default
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import constraints, type_name, unwrap
-from dbarch.lint.pg_fix import StatementText, column_constraint_span, script
+from dbarch.lint.pg_constraint_edits import column_constraint_span
+from dbarch.lint.pg_fix import script
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.add_column_serial_or_identity import SERIAL_TYPES
 from dbarch.lint.rules.set_not_null import not_null_steps
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 # Constraint kinds that give every existing row a value, so NOT NULL holds at once.
 FILLS_ROWS = {"CONSTR_IDENTITY", "CONSTR_GENERATED"}

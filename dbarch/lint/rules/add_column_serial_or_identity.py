@@ -9,11 +9,13 @@ from dbarch.lint.added_columns import added_to_existing
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import constraints, type_name, unwrap
-from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
+from dbarch.lint.pg_fix import script
+from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.change_column_type import type_source
 from dbarch.lint.rules.set_not_null import not_null_steps
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 # The serial pseudo-types (PostgreSQL's parser turns them into int + sequence + default) and
 # the integer type each stands for.

@@ -9,17 +9,13 @@ from dbarch.lint.added_columns import added_to_existing
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import constraints, unwrap
-from dbarch.lint.pg_fix import (
-    StatementText,
-    column_constraint_span,
-    object_name,
-    quote_name,
-    quote_qualified,
-    script,
-)
+from dbarch.lint.pg_constraint_edits import column_constraint_span
+from dbarch.lint.pg_fix import script
+from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.change_column_type import qualified_text
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 
 @register

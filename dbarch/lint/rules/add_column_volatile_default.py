@@ -11,16 +11,13 @@ from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import function_names, unwrap
 from dbarch.lint.pg import non_volatile_functions as non_volatile
 from dbarch.lint.pg import volatile_functions as volatile
-from dbarch.lint.pg_fix import (
-    StatementText,
-    column_constraint_span,
-    quote_name,
-    quote_qualified,
-    script,
-)
+from dbarch.lint.pg_constraint_edits import column_constraint_span
+from dbarch.lint.pg_fix import script
+from dbarch.lint.pg_names import quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.set_not_null import not_null_steps
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 # PostgreSQL 11 stores a non-volatile default in the catalog instead of writing it to each row.
 FAST_DEFAULT_SINCE = 11

@@ -23,9 +23,11 @@ from dbarch.lint.pg import (
     unwrap,
     walk,
 )
-from dbarch.lint.pg_fix import StatementText, object_name, quote_name, quote_qualified, script
+from dbarch.lint.pg_fix import script
+from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 from dbarch.lint.type_changes import type_changes
 
 COMPARE: dict[str, Callable[[int, int], bool]] = {">=": operator.ge, "==": operator.eq}

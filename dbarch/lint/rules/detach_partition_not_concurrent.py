@@ -8,7 +8,8 @@ from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
-from dbarch.lint.pg_fix import outside_transaction, quote_qualified, script
+from dbarch.lint.pg_fix import outside_transaction, script
+from dbarch.lint.pg_names import quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import strings, unwrap
-from dbarch.lint.pg_fix import outside_transaction, quote_name, script
+from dbarch.lint.pg_fix import outside_transaction, script
+from dbarch.lint.pg_names import quote_name
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 

@@ -8,12 +8,8 @@ from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from dbarch.lint.pg import relation
-from dbarch.lint.pg_fix import (
-    make_not_valid,
-    next_transaction,
-    script,
-    validate_constraint,
-)
+from dbarch.lint.pg_constraint_edits import make_not_valid
+from dbarch.lint.pg_fix import next_transaction, script, validate_constraint
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 

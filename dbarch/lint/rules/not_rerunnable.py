@@ -10,9 +10,10 @@ from typing import Any
 from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.pg import alter_commands
-from dbarch.lint.pg_fix import StatementText, char_offset, statement_span, text_offset
+from dbarch.lint.pg_spans import char_offset, statement_span, text_offset
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import POSTGRESQL, Statement
+from dbarch.lint.statement_text import StatementText
 
 # PostgreSQL statements with an IF [NOT] EXISTS form: node type → (flag field, what, clause)
 _PG_FLAGS = {

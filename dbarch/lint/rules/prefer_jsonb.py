@@ -8,9 +8,9 @@ from typing import Any
 from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.pg import alter_commands, relation, walk
-from dbarch.lint.pg_fix import StatementText
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 # the ALTER TABLE subcommands that state a column type
 _TYPED = frozenset({"AT_AddColumn", "AT_AlterColumnType"})

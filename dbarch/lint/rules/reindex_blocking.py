@@ -7,14 +7,8 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation
-from dbarch.lint.pg_fix import (
-    object_name,
-    option_on,
-    outside_transaction,
-    quote_name,
-    quote_qualified,
-    script,
-)
+from dbarch.lint.pg_fix import option_on, outside_transaction, script
+from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.rules.drop_index_not_concurrent import index_table
 from dbarch.lint.statement import Statement

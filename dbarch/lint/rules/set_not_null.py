@@ -8,15 +8,8 @@ from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
-from dbarch.lint.pg_fix import (
-    drop_constraint,
-    next_transaction,
-    object_name,
-    quote_name,
-    quote_qualified,
-    script,
-    validate_constraint,
-)
+from dbarch.lint.pg_fix import drop_constraint, next_transaction, script, validate_constraint
+from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 

@@ -107,7 +107,8 @@ def with_key_range(stmt: Statement) -> str:
     """The UPDATE/DELETE with `id BETWEEN 1 AND 10000` ANDed onto its WHERE."""
     low, high = 1, BATCH_ROWS
     if stmt.dialect == POSTGRESQL:
-        from dbarch.lint.pg_fix import StatementText, quote_name
+        from dbarch.lint.pg_names import quote_name
+        from dbarch.lint.statement_text import StatementText
 
         source = StatementText(stmt.text, stmt)
         key = KEY

@@ -8,21 +8,12 @@ from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation, strings, type_name, unwrap
-from dbarch.lint.pg_fix import (
-    StatementText,
-    added_constraints,
-    column_constraint_span,
-    default_name,
-    drop_constraint,
-    object_name,
-    outside_transaction,
-    quote_name,
-    quote_qualified,
-    script,
-    validate_constraint,
-)
+from dbarch.lint.pg_constraint_edits import added_constraints, column_constraint_span
+from dbarch.lint.pg_fix import drop_constraint, outside_transaction, script, validate_constraint
+from dbarch.lint.pg_names import default_name, object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 _KINDS = {"CONSTR_UNIQUE": "UNIQUE", "CONSTR_PRIMARY": "PRIMARY KEY",
           "CONSTR_EXCLUSION": "EXCLUDE"}

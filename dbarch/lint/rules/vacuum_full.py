@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE
 from dbarch.lint.pg import relation, strings
-from dbarch.lint.pg_fix import option_on, quote_name, quote_qualified, script
+from dbarch.lint.pg_fix import option_on, script
+from dbarch.lint.pg_names import quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
 

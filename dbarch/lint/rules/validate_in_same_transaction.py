@@ -8,9 +8,10 @@ from dbarch.lint import alter_table
 from dbarch.lint.context import Context
 from dbarch.lint.locks import ACCESS_EXCLUSIVE, SHARE_ROW_EXCLUSIVE
 from dbarch.lint.pg import alter_commands, relation
-from dbarch.lint.pg_fix import StatementText, next_transaction, script, validate_constraint
+from dbarch.lint.pg_fix import next_transaction, script, validate_constraint
 from dbarch.lint.rule import Finding, Rule, Severity, register
 from dbarch.lint.statement import Statement
+from dbarch.lint.statement_text import StatementText
 
 # What each ADD CONSTRAINT … NOT VALID locked, by (table, constraint), in one file's walk.
 # The context says *whether* a constraint was added in the open transaction; it does not keep
