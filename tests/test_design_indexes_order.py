@@ -16,7 +16,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from dbarch import api
-from dbarch.design.indexes import order_break, order_note, sort_estimate
+from dbarch.design.index_order import order_break, order_note, sort_estimate
 from dbarch.design.relational import design_relational
 from dbarch.engines import engine_for
 from dbarch.render.ddl import render_ddl

@@ -15,7 +15,7 @@ from importlib.resources import files
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from ruamel.yaml import YAML
 
-from dbarch.design.indexes import order_break
+from dbarch.design.index_order import order_break
 from dbarch.design.operations import OperationsPlan, operations_plan
 from dbarch.design.parts import PartDesign
 from dbarch.design.scaling import CapacityModel, capacity_model
