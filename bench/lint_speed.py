@@ -44,16 +44,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.subprocesses import busy_note, compile_dbarch, executable, timed
 
 TIME_GOAL = 1.5  # dbarch's seconds / squawk's seconds
 MEMORY_GOAL_MB = 300
@@ -284,47 +285,13 @@ class Run:
 
 
 def measure(command: list[str], output: Path) -> Run:
-    """Run one command; its wall time, its own peak RSS (os.wait4), and its findings."""
-    with output.open("wb") as out:
-        start = time.perf_counter()
-        pid = os.posix_spawnp(command[0], command,
-                              dict(os.environ, NO_COLOR="1"),
-                              file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1),
-                                            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
-        _, status, usage = os.wait4(pid, 0)
-        seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise RuntimeError(f"{' '.join(command)} exited {code}")
+    """Run one command; its wall time, CPU time, own peak RSS (os.wait4), and its findings."""
+    run = timed(command, output)
+    if run.code not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {run.code}")
     data = json.loads(output.read_text() or "null")
     findings = len(data["findings"]) if isinstance(data, dict) else len(data or [])
-    # ru_maxrss is in kilobytes on Linux
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, findings)
-
-
-def _executable(name: str) -> str | None:
-    """The tool's own executable: the one installed beside this Python when there is one.
-
-    A version manager's shim (pyenv's `shims/dbarch` is a bash script that runs `pyenv exec`)
-    adds a tenth of a second to every start, for both tools alike; timing the shims would
-    measure pyenv, not the linters.
-    """
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
-
-
-def _compile_dbarch() -> str:
-    """Write dbarch's bytecode as `pip install` would, so no timed run compiles modules."""
-    import compileall
-
-    import dbarch
-
-    folder = Path(dbarch.__file__).parent
-    ok = compileall.compile_dir(str(folder), quiet=1)
-    return (f"dbarch's modules compiled to bytecode first ({folder}), as an installed "
-            f"package's are{'' if ok else ' (some failed to compile)'}")
+    return Run(run.seconds, run.cpu, run.peak_mb, findings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,13 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="also write the generated file here")
     args = parser.parse_args(argv)
-    squawk = _executable("squawk")
-    dbarch = _executable("dbarch")
+    squawk = executable("squawk")
+    dbarch = executable("dbarch")
     if squawk is None or dbarch is None:
         missing = "squawk (pip install -e '.[bench]')" if squawk is None else "dbarch"
         print(f"{missing} is not on PATH", file=sys.stderr)
         return 2
-    compiled = _compile_dbarch()
+    compiled = compile_dbarch()
     text = "\n".join(generate(args.statements, args.seed)) + "\n"
     with tempfile.TemporaryDirectory(prefix="dbarch-lint-speed-") as tmp:
         migration = Path(tmp) / "history.sql"
@@ -393,10 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"      in one process (--jobs 1): {alone:.2f}x")
     print(f"goal: dbarch under {MEMORY_GOAL_MB} MB: {peak:.0f} MB — "
           f"{'met' if peak < MEMORY_GOAL_MB else 'NOT met'}")
-    load = os.getloadavg()[0]
-    if load > (os.cpu_count() or 1) * 0.5:
-        print(f"note: load average {load:.1f} on {os.cpu_count()} CPUs; rerun on an idle "
-              "machine before comparing with the goals")
+    note = busy_note()
+    if note:
+        print(note)
     return 0
 
 

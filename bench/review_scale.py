@@ -51,9 +51,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -67,6 +65,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.subprocesses import busy_note, compile_dbarch, executable, timed
 from bench.tpch.generate import schema_marker, set_schema_marker
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -498,39 +497,11 @@ class Run:
 def measure(command: list[str], output: Path) -> tuple[float, float, float, Any]:
     """Run one command: wall s, CPU s (user + system), peak RSS MB (os.wait4), its JSON."""
     errors = output.with_suffix(".err")
-    with output.open("wb") as out, errors.open("wb") as err:
-        start = time.perf_counter()
-        pid = os.posix_spawn(command[0], command, dict(os.environ, NO_COLOR="1"),
-                             file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1),
-                                           (os.POSIX_SPAWN_DUP2, err.fileno(), 2)])
-        _, status, usage = os.wait4(pid, 0)
-        seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise RuntimeError(f"{' '.join(command)} exited {code}: "
+    run = timed(command, output, errors)
+    if run.code not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {run.code}: "
                            f"{errors.read_text(errors='replace').strip()[:500]}")
-    # ru_maxrss is in kilobytes on Linux
-    return (seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-            json.loads(output.read_text()))
-
-
-def _executable(name: str) -> str | None:
-    """The executable installed beside this Python (a pyenv shim costs a tenth of a second
-    a start, which would be timed as dbarch's)."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
-
-
-def _compile_dbarch() -> None:
-    """dbarch's bytecode written once, as `pip install` does, so no timed run compiles."""
-    import compileall
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import dbarch
-
-    compileall.compile_dir(str(Path(dbarch.__file__).parent), quiet=1)
+    return run.seconds, run.cpu, run.peak_mb, json.loads(output.read_text())
 
 
 def _url(base: str, schema: str) -> str:
@@ -566,11 +537,11 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.Error as exc:
         say(f"cannot build: {exc}")
         return 2
-    dbarch = _executable("dbarch")
+    dbarch = executable("dbarch")
     if dbarch is None:
         say("dbarch is not on PATH (pip install -e .)")
         return 2
-    _compile_dbarch()
+    compile_dbarch()
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="dbarch-review-scale-") as tmp:
         out = Path(tmp) / "out.json"
@@ -639,10 +610,9 @@ def _print(runs: list[Run]) -> None:
                             for n in SHARD_SIZES)
         print(f"goal: shard memory flat in the row count (10M peak within {FLAT_RATIO}x of "
               f"1M's): {shown}, {ratio:.2f}x — {'flat, met' if ratio <= FLAT_RATIO else 'NOT met'}")
-    load = os.getloadavg()[0]
-    if load > (os.cpu_count() or 1) * 0.5:
-        print(f"note: load average {load:.1f} on {os.cpu_count()} CPUs; rerun on an idle "
-              "machine before comparing with the goals")
+    note = busy_note()
+    if note:
+        print(note)
 
 
 if __name__ == "__main__":
