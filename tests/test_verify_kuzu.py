@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dbarch import api
-from dbarch.design.graph import KUZU_FILE, NEO4J_FILE, GraphModel, design_part
+from dbarch.design.graph import KUZU_FILE, NEO4J_FILE, GraphModel, cypher_name, design_part
 from dbarch.design.parts import PartDesign
 from dbarch.engines.kuzu import KuzuGraph, statements
 from dbarch.errors import EngineError
@@ -138,6 +138,16 @@ def test_statements_drop_comments_and_split() -> None:
            "\n// q\nMATCH (a:A) RETURN a;\n"
     assert statements(text) == ["CREATE NODE TABLE A(id INT64, PRIMARY KEY (id))",
                                 "MATCH (a:A) RETURN a"]
+
+
+def test_names_yaml_would_read_as_values_are_quoted_where_kuzu_needs_it() -> None:
+    names = ["on", "true", "false", "null", "Order"]
+    assert [cypher_name(n) for n in names] == [f"`{n}`" for n in names]
+    columns = ", ".join(f"{cypher_name(n)} STRING" for n in names)
+    with KuzuGraph() as g:
+        g.apply(f"CREATE NODE TABLE A(id INT64, {columns}, PRIMARY KEY (id));")
+        with pytest.raises(EngineError):  # bare, Kuzu refuses them
+            g.apply("CREATE NODE TABLE B(id INT64, on STRING, PRIMARY KEY (id));")
 
 
 def test_kuzu_graph_is_thrown_away() -> None:
