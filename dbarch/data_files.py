@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-PACKAGES = ("dbarch.lint", "dbarch.review", "dbarch.shard", "dbarch.advisor")
+PACKAGES = ("dbarch", "dbarch.lint", "dbarch.review", "dbarch.shard", "dbarch.advisor")
 """The packages whose data files are read through here (the test checks each one's files)."""
 
 
@@ -26,3 +26,9 @@ def package_data(package: str, name: str) -> dict[str, Any]:
     text = resources.files(package).joinpath("data", name).read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # no libyaml: slower, same result
     return dict(yaml.load(text, Loader=loader))
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    """The mapping in `dbarch/data/<name>`, the designer's and the selector's knowledge
+    (products, types, design rules …); callers must not mutate it (it is shared)."""
+    return package_data("dbarch", name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dbarch.select.tuning import load_yaml
+from dbarch.data_files import load_yaml
 
 
 def scaling_data() -> dict[str, Any]:

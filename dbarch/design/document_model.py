@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from dbarch.data_files import load_yaml
 from dbarch.design.parts import PartFinding
 from dbarch.design.sizing import entity_size
 from dbarch.select.model import Decision
-from dbarch.select.tuning import load_yaml
 from dbarch.spec.model import AccessPattern, Op, PatternKind, Relationship, Spec
 
 Field = dict[str, Any]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from dbarch.data_files import load_yaml
 from dbarch.design.capacity import PatternLoad, pattern_loads
 from dbarch.design.parts import PartFinding
 from dbarch.select.model import Decision, Decisions
-from dbarch.select.tuning import load_yaml
 from dbarch.spec.model import Relationship, Spec
 
 

@@ -9,9 +9,9 @@ import json
 import math
 from typing import Any
 
+from dbarch.data_files import load_yaml
 from dbarch.design.parts import PartDesign, PartFinding
 from dbarch.select.model import Decision
-from dbarch.select.tuning import load_yaml
 from dbarch.spec.model import Spec
 from dbarch.spec.quantities import human_bytes, human_count, human_duration, human_rate
 

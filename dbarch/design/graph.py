@@ -20,12 +20,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from dbarch.data_files import load_yaml
 from dbarch.design.keys import uuid_reason
 from dbarch.design.parts import PartDesign, PartFinding
 from dbarch.design.queries import resolve_via
 from dbarch.design.sizing import entity_size
 from dbarch.select.model import Decision
-from dbarch.select.tuning import load_yaml, tuning
+from dbarch.select.tuning import tuning
 from dbarch.spec.model import (
     AccessPattern,
     AttrType,

@@ -9,12 +9,9 @@ PostgreSQL and MySQL, and verification can recognise every index in a query plan
 from __future__ import annotations
 
 import hashlib
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dbarch.data_files import load_yaml
 from dbarch.design.ceilings import scaling_data
 from dbarch.schema.model import Column, ColumnType, Default, DefaultKind, Table, TypeKind
 from dbarch.spec.model import PatternKind, RelKind, Spec, snake
@@ -23,12 +20,9 @@ from dbarch.spec.quantities import human_bytes, human_count
 MAX_NAME = 63  # PostgreSQL's NAMEDATALEN - 1, the smallest limit of the three engines
 
 
-@cache
 def design_data() -> dict[str, Any]:
     """The parsed `dbarch/data/design.yaml`."""
-    path = resources.files("dbarch").joinpath("data", "design.yaml")
-    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return data
+    return load_yaml("design.yaml")
 
 
 def pluralize(word: str) -> str:

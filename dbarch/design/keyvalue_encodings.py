@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-from dbarch.select.tuning import load_yaml
+from dbarch.data_files import load_yaml
 
 
 def kv_data() -> dict[str, Any]:

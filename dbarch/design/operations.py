@@ -7,12 +7,9 @@ design and computes the numbers (downtime budget, derived RPO/RTO, restore time 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.resources import files
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dbarch.data_files import load_yaml
 from dbarch.design.scaling import CapacityModel
 from dbarch.schema.model import Schema
 from dbarch.select.model import Decisions
@@ -20,11 +17,9 @@ from dbarch.spec.model import Spec
 from dbarch.spec.quantities import human_duration
 
 
-@cache
 def operations_data() -> dict[str, Any]:
     """The parsed `dbarch/data/operations.yaml` (loaded once)."""
-    text = files("dbarch").joinpath("data/operations.yaml").read_text(encoding="utf-8")
-    return YAML(typ="safe").load(text)
+    return load_yaml("operations.yaml")
 
 
 def product_ops(product: str, offering: str = "") -> dict[str, Any]:

@@ -12,8 +12,8 @@ import math
 from functools import cache
 from typing import Any
 
+from dbarch.data_files import load_yaml
 from dbarch.design import partitioning
-from dbarch.select.tuning import load_yaml
 from dbarch.spec.model import PatternKind, Spec, WriteOp
 
 

@@ -6,23 +6,15 @@ the same whether it came from a file or from a server.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from dbarch.data_files import load_yaml
 from dbarch.schema.model import ColumnType, TypeKind
 
 
-@cache
 def native_types() -> dict[str, dict[str, dict[str, Any]]]:
     """The parsed `dbarch/data/native_types.yaml`: dialect → type name → how it reads."""
-    path = resources.files("dbarch").joinpath("data", "native_types.yaml")
-    data: dict[str, dict[str, dict[str, Any]]] = YAML(typ="safe").load(
-        path.read_text(encoding="utf-8")
-    )
-    return data
+    return load_yaml("native_types.yaml")
 
 
 def column_type(

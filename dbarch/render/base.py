@@ -11,12 +11,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any, ClassVar
 
-from ruamel.yaml import YAML
-
+from dbarch.data_files import load_yaml
 from dbarch.schema.model import (
     Check,
     Column,
@@ -40,12 +37,9 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 TEXTUAL = frozenset({TypeKind.string, TypeKind.text})
 
 
-@cache
 def dialect_data() -> dict[str, Any]:
     """The parsed `dbarch/data/types.yaml`: per-dialect types, defaults, reserved words."""
-    path = resources.files("dbarch").joinpath("data", "types.yaml")
-    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    return data
+    return load_yaml("types.yaml")
 
 
 @dataclass

@@ -10,11 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from ruamel.yaml import YAML
 
+from dbarch.data_files import load_yaml
 from dbarch.design.index_order import order_break
 from dbarch.design.operations import OperationsPlan, operations_plan
 from dbarch.design.parts import PartDesign
@@ -322,11 +321,9 @@ class MigrationItem:
     relational: bool
 
 
-@cache
 def _catalogue() -> dict[str, object]:
     """The product catalogue (`dbarch/data/products.yaml`), for its ids and aliases."""
-    text = files("dbarch").joinpath("data/products.yaml").read_text(encoding="utf-8")
-    return YAML(typ="safe").load(text)
+    return load_yaml("products.yaml")
 
 
 def _catalogue_id(name: str) -> str:

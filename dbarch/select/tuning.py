@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from ruamel.yaml import YAML
 
+from dbarch.data_files import load_yaml
 from dbarch.select.model import Paradigm
 
 
@@ -75,13 +74,6 @@ class Tuning(BaseModel):
         """The `[start, full]` of ramp `name`, for evidence text."""
         start, full = self.weights[name]
         return float(start), float(full)
-
-
-@cache
-def load_yaml(name: str) -> Any:
-    """A YAML file from the package's data folder (cached: the data does not change at run time)."""
-    text = resources.files("dbarch").joinpath("data", name).read_text(encoding="utf-8")
-    return YAML(typ="safe").load(text)
 
 
 @cache

@@ -22,11 +22,11 @@ from decimal import Decimal
 from itertools import product
 from typing import Any
 
+from dbarch.data_files import load_yaml
 from dbarch.design.dynamodb_keys import encode, key_value
 from dbarch.design.dynamodb_render import TABLE_FILE
 from dbarch.design.parts import PartDesign
 from dbarch.errors import EngineError
-from dbarch.select.tuning import load_yaml
 from dbarch.verify.parts import Check, PartCheck
 
 # Empty, like an embedded engine: every run verifies on a moto server started for it (moto is

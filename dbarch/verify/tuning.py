@@ -10,7 +10,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
-from dbarch.select.tuning import load_yaml
+from dbarch.data_files import load_yaml
 
 
 class SampleTuning(BaseModel):
