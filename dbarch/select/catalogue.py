@@ -14,8 +14,9 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dbarch.data_files import load_yaml
 from dbarch.select.model import Paradigm
-from dbarch.select.tuning import Tuning, load_yaml
+from dbarch.select.tuning import Tuning
 from dbarch.spec.model import Hosting, Spec
 from dbarch.spec.quantities import human_bytes
 
