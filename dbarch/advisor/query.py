@@ -29,6 +29,7 @@ class Query:
     tables: tuple[str, ...] = ()
     sources: list[str] = field(default_factory=list)
     mean_ms: float | None = None  # from statistics or a log, when known
+    mean_rows: float | None = None  # rows a call returned, from statistics, when known
     label: str = ""  # a short name for reports: `q3`, `queries.sql:12`
 
     @property

@@ -91,14 +91,6 @@ def in_list_shape(stmt: Any) -> str:
     return f"/in:{','.join(map(str, lengths))}" if lengths else ""
 
 
-def shape_fingerprint(sql: str) -> str:
-    """The workload's key for one statement: pglast's fingerprint and its IN-list lengths
-    (see `in_list_shape`); raises pglast's ParseError when `sql` does not parse."""
-    from pglast import parser
-
-    return str(parser.fingerprint(sql)) + in_list_shape(parser.parse_sql(sql)[0].stmt)
-
-
 def max_parameter(stmt: Any) -> int:
     """The highest `$n` the statement uses (0 without parameters)."""
     highest = 0

@@ -10,7 +10,7 @@ whose weight is how often the shape runs, and reports what it left out as locate
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,8 @@ class Workload:
 class _Timing:
     total_ms: float = 0.0
     timed: float = 0.0  # how many executions the total covers
+    rows: float = 0.0  # rows the executions returned, when the source counts them
+    counted: float = 0.0  # how many executions `rows` covers
 
 
 class _Collector:
@@ -66,7 +68,8 @@ class _Collector:
         self.skipped: set[tuple[str, str]] = set()
 
     def statement(self, sql: str, where: Problem, *, weight: float = 1.0, label: str = "",
-                  total_ms: float | None = None, strict: bool = False) -> None:
+                  total_ms: float | None = None, total_rows: float | None = None,
+                  strict: bool = False) -> None:
         """Parse one statement and add it to its shape, or note why it is left out.
 
         `where` locates it (file, line, column) for notices; a syntax error raises InputError
@@ -103,9 +106,10 @@ class _Collector:
         self.add(Query(sql=sql, fingerprint=fingerprint, weight=weight, kind=kind,
                        parameters=max_parameter(stmt), tables=tables,
                        sources=[_where_text(where)], label=label or _where_text(where)),
-                 total_ms)
+                 total_ms, total_rows)
 
-    def add(self, query: Query, total_ms: float | None) -> None:
+    def add(self, query: Query, total_ms: float | None,
+            total_rows: float | None = None) -> None:
         known = self.by_fingerprint.get(query.fingerprint)
         if known is None:
             self.by_fingerprint[query.fingerprint] = query
@@ -115,11 +119,15 @@ class _Collector:
             known.weight += query.weight
             room = SOURCES_KEPT - len(known.sources)
             known.sources.extend(query.sources[:max(room, 0)])
+        timing = self.timing.setdefault(known.fingerprint, _Timing())
         if total_ms is not None:
-            timing = self.timing.setdefault(known.fingerprint, _Timing())
             timing.total_ms += total_ms
             timing.timed += query.weight
             known.mean_ms = timing.total_ms / timing.timed if timing.timed else None
+        if total_rows is not None:
+            timing.rows += total_rows
+            timing.counted += query.weight
+            known.mean_rows = timing.rows / timing.counted if timing.counted else None
 
     def skip(self, where: Problem, fingerprint: str, reason: str) -> None:
         # One notice per left-out shape: a log's ten thousand BEGINs are one finding.
@@ -247,18 +255,21 @@ def _directives(where: Locator, text: str, gap_start: int, body_start: int) -> t
 # ---------------------------------------------------------------------- pg_stat_statements
 
 
-def workload_from_statements(rows: Iterable[tuple[Any, str, float, float]]) -> Workload:
+def workload_from_statements(rows: Iterable[tuple[Any, str, float, float]],
+                             mean_rows: Mapping[Any, float] | None = None) -> Workload:
     """The workload pg_stat_statements records: rows of (queryid, query text with `$n`
-    placeholders, calls, total_exec_time in ms). A shape's weight is its calls, its mean
-    time the total over the calls. Utility statements, texts that do not parse (truncated,
-    or `<insufficient privilege>`) and queries on the system catalogs are left out."""
+    placeholders, calls, total_exec_time in ms), and optionally the rows each call returned
+    on average, by queryid. A shape's weight is its calls, its mean time (and mean rows) the
+    totals over the calls. Utility statements, texts that do not parse (truncated, or
+    `<insufficient privilege>`) and queries on the system catalogs are left out."""
     collector = _Collector("pg_stat_statements")
     for queryid, text, calls, total_ms in rows:
         if not calls or calls <= 0:
             continue
         where = Problem(f"pg_stat_statements queryid {queryid}", "")
+        returned = None if mean_rows is None else float(calls) * mean_rows.get(queryid, 0.0)
         collector.statement(text, where, weight=float(calls), label=f"queryid {queryid}",
-                            total_ms=float(total_ms))
+                            total_ms=float(total_ms), total_rows=returned)
     return collector.workload
 
 

@@ -91,32 +91,18 @@ def access_patterns(schema: Schema, log: StatementLog, entities: Mapping[str, st
     `entities`: table → entity name (tables that are entities only); `fields`: table →
     column → the entity's field the spec names it by (`id`, an attribute, a reference).
     """
-    from pglast import parser
-
-    from dbarch.advisor.sqlshape import shape_fingerprint
     from dbarch.advisor.workload import workload_from_statements
 
     if log.missing:
         return [], f"no access patterns: {log.missing}; {HOW_TO}"
     tables = {f"{log.schema}.{t.name}": t for t in schema.tables}
-    workload = workload_from_statements(log.rows)
+    workload = workload_from_statements(log.rows, log.mean_rows)
     skipped: Counter[str] = Counter()
     for problem in workload.problems:
         skipped[_reason(problem.message)] += 1
-    returned: dict[str, list[float]] = {}  # fingerprint → [calls, rows]
-    for queryid, text, calls, _ in log.rows:
-        try:
-            print_ = shape_fingerprint(text)  # the key the workload groups its queries by
-        except parser.ParseError:
-            continue
-        seen = returned.setdefault(print_, [0.0, 0.0])
-        seen[0] += calls
-        seen[1] += calls * log.mean_rows.get(queryid, 0.0)
     shapes: list[_Shape] = []
     for query in workload.queries:
-        calls, rows = returned.get(query.fingerprint, [0.0, 0.0])
-        made = _shape(query, tables, log.schema, entities, fields,
-                      rows / calls if calls else None)
+        made = _shape(query, tables, log.schema, entities, fields, query.mean_rows)
         if isinstance(made, str):
             skipped[made] += 1
         else:
