@@ -53,7 +53,7 @@ def freeing(text: str, rounds: int) -> float:
 
 def measure(text: str, rounds: int) -> dict[str, float]:
     """Milliseconds each rule spends on `text` when it runs alone (as it may, in its process),
-    and each group of parallel.TOGETHER run together (keyed by its codes joined by spaces),
+    and the rules that share each per-statement reading run together (keyed by its name),
     the median over `rounds`: the walk with the rule, less the walk without it. Each round
     starts from new rule objects, and a rule alone pays for the readings of a statement it
     might otherwise share with another (the ALTER TABLE's subcommands, the schema changes
@@ -70,8 +70,8 @@ def measure(text: str, rounds: int) -> dict[str, float]:
 
     by_code = {rule.code: type(rule) for rule in rules}
     units = {rule.code: [type(rule)] for rule in rules}
-    units.update({" ".join(group): [by_code[code] for code in group]
-                  for group in parallel.TOGETHER})
+    units.update({reading: [by_code[code] for code in codes]
+                  for reading, codes in parallel.readings(rules).items()})
     times: dict[str, list[float]] = {name: [] for name in units}
     for _ in range(rounds):
         bare = walk([])
@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parent = freeing(text, args.rounds)
     send = sending(text, args.rounds)
     lines = [f"  {code}: {max(1, round(ms))}" for code, ms in sorted(costs.items())
-             if " " not in code]
-    joint = [f'  "{codes}": {max(1, round(ms))}' for codes, ms in sorted(costs.items())
-             if " " in codes]
+             if code[:1] == "L"]
+    joint = [f"  {reading}: {max(1, round(ms))}" for reading, ms in sorted(costs.items())
+             if reading[:1] != "L"]
     body = (f"parent: {round(parent)}\nsend: {round(send)}\nrules:\n" + "\n".join(lines)
             + "\ntogether:\n" + "\n".join(joint) + "\n")
     print(body, end="")
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             "# Milliseconds on bench/lint_speed.py's history of"
             f" {args.statements:,} statements, the weights\n"
             "# dbarch/lint/parallel.py deals the rules between processes by: each rule's cost"
-            " alone,\n# the joint cost of the rules that share a reading (parallel.TOGETHER),"
+            " alone,\n# the joint cost of the rules that share a reading (Rule.shared_reading),"
             " the parent's extra\n# work when it frees its parse tree (children never do),"
             " and a child's extra work\n# sending its findings back.\n"
             "# Measured, not edited: python bench/rule_costs.py --write\n"

@@ -26,7 +26,7 @@ import marshal
 import os
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,23 +70,15 @@ def choose_jobs(requested: int, total_bytes: int) -> int:
     return max(1, min(usable_cpus(), MAX_JOBS))
 
 
-TOGETHER: tuple[tuple[str, ...], ...] = (
-    ("L306", "L505"),  # both keep the schema the migrations built: change_column_type's reading
-    ("L601", "L602"),  # both ask which locks a statement takes: statement_lock.locks_of
-)
-"""Rules that share a reading of each statement (cached per statement, so it is made once per
-process): dealt to one process together, at their measured joint cost, they cost less than
-apart."""
-
-
 def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
     """Split the rules into `jobs` shares of about equal work, keeping their order in each.
 
     A rule's work is its measured cost alone (data/rule_costs.yaml, written by
     bench/rule_costs.py: the node types a rule looks at say little about it, one rule on
     AlterTableStmt costs ten times another); an unmeasured rule weighs as the median one.
-    Rules of a TOGETHER group that are all enabled go as one unit, at the group's measured
-    cost. Each unit goes, heaviest first, to the lightest share so far. Each child's share
+    Rules that share a per-statement reading (Rule.shared_reading) go as one unit, at the
+    measured cost of all of them together when they are all enabled. Each unit goes, heaviest
+    first, to the lightest share so far. Each child's share
     starts with the cost of sending its findings back; the parent's with the cost of freeing
     its parse tree when it pays that (not when the process ends through dbarch.process_exit,
     as the executable does; children never do).
@@ -109,26 +101,38 @@ def deal(rules: list[Rule], jobs: int) -> list[list[Rule]]:
 
 
 def _units(rules: list[Rule], together: dict[str, float]) -> list[tuple[list[Rule], float | None]]:
-    """The rules grouped for dealing: each TOGETHER group whose rules are all here, with its
-    measured joint cost (None: unmeasured, weigh its rules one by one), then every other rule
-    alone."""
-    by_code = {rule.code: rule for rule in rules}
+    """The rules grouped for dealing: the rules of each shared reading in one unit, with its
+    measured joint cost when every rule of that reading is here (None: weigh them one by one),
+    and every other rule alone."""
+    from dbarch.lint.rule import all_rules
+
+    readers: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.shared_reading:
+            readers.setdefault(rule.shared_reading, []).append(rule)
+    registered = readings(all_rules().rules.values())
     units: list[tuple[list[Rule], float | None]] = []
-    grouped: set[str] = set()
-    for group in TOGETHER:
-        if all(code in by_code for code in group):
-            joint = together.get(" ".join(group))
-            units.append(([by_code[code] for code in group],
-                          None if joint is None else float(joint)))
-            grouped.update(group)
-    units += [([rule], None) for rule in rules if rule.code not in grouped]
+    for reading, unit in readers.items():
+        whole = {rule.code for rule in unit} == set(registered[reading])
+        joint = together.get(reading) if whole else None
+        units.append((unit, None if joint is None else float(joint)))
+    units += [([rule], None) for rule in rules if not rule.shared_reading]
     return units
+
+
+def readings(rules: Iterable[type[Rule] | Rule]) -> dict[str, list[str]]:
+    """The codes of the rules that share each per-statement reading, by its name."""
+    found: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.shared_reading:
+            found.setdefault(rule.shared_reading, []).append(rule.code)
+    return found
 
 
 def cost_data() -> dict[str, Any]:
     """data/rule_costs.yaml, in milliseconds on bench/lint_speed.py's history: `rules`, each
-    rule's cost alone by code; `together`, each TOGETHER group's joint cost (codes joined by
-    spaces); `parent`, the parent's cost of freeing its tree; `send`, a child's of sending its
+    rule's cost alone by code; `together`, the joint cost of the rules sharing each reading,
+    by its name; `parent`, the parent's cost of freeing its tree; `send`, a child's of sending its
     findings back."""
     from dbarch.lint.data_files import data_file
 

@@ -67,9 +67,13 @@ class Rule(DocumentedRule):
     (`Alter`, `Create`, `Command`, ...). `dialects` says which dialects it applies to.
     `scales_with_table` marks rules whose harm grows with the table (rewrites, scans): with
     `--db`, a finding on a small table is lowered to info and says how small.
+    `shared_reading` names a reading of each statement the rule shares with other rules
+    through a per-statement cache (made once per process): a parallel run deals the rules
+    that name the same one to one process.
     """
 
     nodes: ClassVar[tuple[str, ...]] = ()
+    shared_reading: ClassVar[str] = ""
 
     def check(self, stmt: Statement, ctx: Context) -> Iterator[Finding]:
         """Yield the findings of this rule on one statement (the context is before it runs)."""

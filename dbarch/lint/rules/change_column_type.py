@@ -279,6 +279,7 @@ class ChangeColumnType(Rule):
     """
 
     code = "L306"
+    shared_reading = "schema-changes"  # change_column_type._schema_changes
     name = "change-column-type"
     severity = Severity.ERROR
     nodes = ("AlterTableStmt", "CreateStmt", "IndexStmt", "DropStmt", "VariableSetStmt",

@@ -105,6 +105,7 @@ class MissingLockTimeout(Rule):
     """
 
     code = "L601"
+    shared_reading = "statement-locks"  # statement_lock.locks_of
     name = "missing-lock-timeout"
     severity = Severity.WARNING
     nodes = _node_kinds()

@@ -46,6 +46,7 @@ class MissingStatementTimeout(Rule):
     """
 
     code = "L602"
+    shared_reading = "statement-locks"  # statement_lock.locks_of
     name = "missing-statement-timeout"
     severity = Severity.WARNING
     nodes = tuple(pg_node_kinds())

@@ -50,6 +50,7 @@ class UnbatchedBackfill(Rule):
     """
 
     code = "L505"
+    shared_reading = "schema-changes"  # change_column_type._schema_changes
     name = "unbatched-backfill"
     severity = Severity.WARNING
     nodes = ("UpdateStmt", "Update", "CreateStmt", "AlterTableStmt", "IndexStmt", "DropStmt")
