@@ -113,3 +113,20 @@ def test_a_whole_lint_run_loads_neither(fmt: str, tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "L101" in run.stdout or "index-not-concurrent" in run.stdout, run.stdout
     assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def test_a_per_statement_reading_is_made_once_for_each_statement_in_turn() -> None:
+    from dbarch.lint.source import read_source
+    from dbarch.lint.statement import per_statement
+
+    calls: list[int] = []
+
+    @per_statement
+    def reading(stmt: object) -> int:
+        calls.append(stmt.index)  # type: ignore[attr-defined]
+        return len(calls)
+
+    first, second = read_source("m.sql", "SELECT 1;\nSELECT 2;\n", "postgresql").statements
+    assert [reading(first), reading(first), reading(second), reading(second), reading(first)] \
+        == [1, 1, 2, 2, 3]
+    assert calls == [0, 1, 0]

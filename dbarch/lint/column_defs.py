@@ -15,7 +15,7 @@ from typing import Any
 from dbarch.lint import alter_table
 from dbarch.lint.pg import constraints, relation, type_name, type_text
 from dbarch.lint.pg_spans import char_offset, statement_span, text_offset, type_span
-from dbarch.lint.statement import POSTGRESQL, Statement
+from dbarch.lint.statement import POSTGRESQL, Statement, per_statement
 
 
 class ColumnSite:
@@ -40,18 +40,13 @@ class ColumnSite:
         return self._text
 
 
+@per_statement
 def columns(stmt: Statement) -> tuple[ColumnSite, ...]:
     """Every column type the statement defines or changes.
 
     L901–L904 each ask about the same statement in turn: the sites are read once.
     """
-    if stmt is not _last[0]:
-        sites = _pg_columns(stmt) if stmt.dialect == POSTGRESQL else _mysql_columns(stmt)
-        _last[:] = [stmt, tuple(sites)]
-    return _last[1]  # type: ignore[no-any-return]
-
-
-_last: list[Any] = [None, ()]  # [statement, its column sites]
+    return tuple(_pg_columns(stmt) if stmt.dialect == POSTGRESQL else _mysql_columns(stmt))
 
 
 def _pg_columns(stmt: Statement) -> Iterator[ColumnSite]:

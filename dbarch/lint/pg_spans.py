@@ -13,7 +13,7 @@ from typing import Any
 
 from pglast import parser
 
-from dbarch.lint.statement import Statement
+from dbarch.lint.statement import Statement, per_statement
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})  # the scanner's tokens for -- and /* */
 # The hygiene rules (L901–L906) fire on thousands of statements of a long history; for their
@@ -24,19 +24,15 @@ _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})  # the scanner's tokens for 
 _LOCATION = re.compile(r'"location":(\d+)')
 
 
+@per_statement
 def text_offset(stmt: Statement) -> int | None:
     """Where `stmt.text` starts, in the frame of `stmt.node`'s locations (bytes).
 
     Several findings of several rules ask about the same statement in turn: the answer is
     kept for the last statement asked about.
     """
-    if stmt is not _offset_of[0]:
-        offset = _anchored_offset(stmt)
-        _offset_of[:] = [stmt, offset if offset is not None else _parsed_offset(stmt)]
-    return _offset_of[1]  # type: ignore[no-any-return]
-
-
-_offset_of: list[Any] = [None, None]  # [statement, its offset]
+    offset = _anchored_offset(stmt)
+    return offset if offset is not None else _parsed_offset(stmt)
 # CREATE TABLE / ALTER TABLE up to the table's name, the keywords separated by whitespace only
 _RELATION_HEADS = {
     "CreateStmt": re.compile(r"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?"

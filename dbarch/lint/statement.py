@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 POSTGRESQL = "postgresql"
 MYSQL = "mysql"
@@ -32,3 +34,25 @@ class Statement:
     node: Any
     end_line: int = 0
     ignores: dict[str, str] = field(default_factory=dict)
+
+
+T = TypeVar("T")
+
+
+def per_statement(read: Callable[[Statement], T]) -> Callable[[Statement], T]:
+    """`read`, kept for the last statement it was asked about.
+
+    Several rules (and the context walk) ask the same question of one statement in turn, and
+    the runner goes statement by statement: one slot serves them all, and nothing piles up.
+    The answer must depend on the statement alone.
+    """
+    last: list[Any] = [None, None]  # [statement, its answer]
+
+    @wraps(read)
+    def remembered(stmt: Statement) -> T:
+        if stmt is not last[0]:
+            answer = read(stmt)
+            last[:] = [stmt, answer]
+        return last[1]  # type: ignore[no-any-return]
+
+    return remembered

@@ -16,7 +16,7 @@ from typing import Any
 from dbarch.lint.data_files import data_file
 from dbarch.lint.locks import lock_table
 from dbarch.lint.pg import Node, constraints, relation, strings, unwrap
-from dbarch.lint.statement import POSTGRESQL, Statement
+from dbarch.lint.statement import POSTGRESQL, Statement, per_statement
 
 TABLE = "table"
 INDEX = "index"  # the name is an index; the lock falls on the index's table
@@ -76,16 +76,12 @@ def statement_locks(stmt: Statement) -> list[LockTaken]:
     return list(locks_of(stmt))
 
 
+@per_statement
 def locks_of(stmt: Statement) -> tuple[LockTaken, ...]:
     """statement_locks as the tuple kept for the statement: read by L601 and L602 in turn (in
     one process or each in its own), so each statement's locks are worked out once."""
-    if stmt is not _last[0]:
-        locks = _postgresql(stmt.kind, stmt.node) if stmt.dialect == POSTGRESQL else _mysql(stmt)
-        _last[:] = [stmt, tuple(locks)]
-    return _last[1]  # type: ignore[no-any-return]
-
-
-_last: list[Any] = [None, ()]  # [statement, its locks]
+    locks = _postgresql(stmt.kind, stmt.node) if stmt.dialect == POSTGRESQL else _mysql(stmt)
+    return tuple(locks)
 
 
 def statement_lock(stmt: Statement) -> tuple[str, str] | None:

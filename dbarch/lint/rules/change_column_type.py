@@ -26,7 +26,7 @@ from dbarch.lint.pg import (
 from dbarch.lint.pg_fix import script
 from dbarch.lint.pg_names import object_name, quote_name, quote_qualified
 from dbarch.lint.rule import Finding, Rule, Severity, register
-from dbarch.lint.statement import Statement
+from dbarch.lint.statement import Statement, per_statement
 from dbarch.lint.statement_text import StatementText
 from dbarch.lint.type_changes import type_changes
 
@@ -128,13 +128,11 @@ class SchemaMemory:
 # columns, one-column unique, declared UNIQUE), ("attach", index name), ("drop", index name).
 # Names are lowercase; None for an unnamed constraint or index.
 _SchemaChange = tuple[Any, ...]
-_changes_of: list[Any] = [None, ()]  # [statement, its changes]: L306 and L505 both learn
 
 
+@per_statement  # L306 and L505 both learn from it
 def _schema_changes(stmt: Statement) -> tuple[_SchemaChange, ...]:
     """The changes a statement makes to the schema memories, read once per statement."""
-    if stmt is _changes_of[0]:
-        return _changes_of[1]  # type: ignore[no-any-return]
     ops: list[_SchemaChange] = []
     node = stmt.node
     if stmt.kind == "CreateStmt":
@@ -167,8 +165,7 @@ def _schema_changes(stmt: Statement) -> tuple[_SchemaChange, ...]:
             names = strings(unwrap(item)[1].get("items"))
             if names:
                 ops.append(("drop", names[-1].lower()))
-    _changes_of[:] = [stmt, tuple(ops)]
-    return _changes_of[1]  # type: ignore[no-any-return]
+    return tuple(ops)
 
 
 def _column_changes(ops: list[_SchemaChange], table: str, body: dict[str, Any]) -> None:
